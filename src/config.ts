@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, parsed once at boot. Nothing else reads
+ * process.env. The README's configuration table documents each of these.
+ */
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_URL: z.url().optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    PUBLIC_BASE_URL: z.url().optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SEED_DEMO_DATA: booleanFlag.optional(),
+    JWT_PRIVATE_KEY: z.string().min(1).optional(),
+    JWT_ISSUER: z.string().min(1).default('school-fees'),
+    JWT_AUDIENCE: z.string().min(1).default('school-fees-api'),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
+    VNEID_SIMULATOR: booleanFlag.optional(),
+    VNEID_ISSUER_URL: z.url().optional(),
+    VNEID_CLIENT_ID: z.string().min(1).default('school-fees'),
+    VNEID_CLIENT_SECRET: z.string().min(1).default('dev-only-client-secret'),
+    VNEID_SIMULATOR_PRIVATE_KEY: z.string().min(1).optional(),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  })
+  .transform((env) => {
+    const isProduction = env.NODE_ENV === 'production';
+    const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
+    const vneidSimulator = env.VNEID_SIMULATOR ?? !isProduction;
+    return {
+      nodeEnv: env.NODE_ENV,
+      isProduction,
+      port: env.PORT,
+      databaseUrl: env.DATABASE_URL,
+      dataDir: env.DATA_DIR,
+      publicBaseUrl,
+      logLevel: env.LOG_LEVEL,
+      seedDemoData: env.SEED_DEMO_DATA ?? !isProduction,
+      dbPoolMax: env.DB_POOL_MAX,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      jwt: {
+        privateKeyPem: env.JWT_PRIVATE_KEY,
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      },
+      vneid: {
+        simulator: vneidSimulator,
+        issuerUrl: (env.VNEID_ISSUER_URL ?? `${publicBaseUrl}/sim/vneid`).replace(/\/$/, ''),
+        clientId: env.VNEID_CLIENT_ID,
+        clientSecret: env.VNEID_CLIENT_SECRET,
+        simulatorPrivateKeyPem: env.VNEID_SIMULATOR_PRIVATE_KEY,
+        redirectUri: `${publicBaseUrl}/auth/vneid/callback`,
+      },
+    };
+  })
+  .superRefine((config, ctx) => {
+    if (!config.isProduction) return;
+    if (!config.databaseUrl) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required in production' });
+    if (!config.jwt.privateKeyPem) ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: 'required in production' });
+    if (config.vneid.clientSecret === 'dev-only-client-secret') {
+      ctx.addIssue({ code: 'custom', path: ['VNEID_CLIENT_SECRET'], message: 'set a real client secret in production' });
+    }
+  });
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Parses the environment once; throws a readable error naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return Object.freeze(parsed.data);
+}

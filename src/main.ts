@@ -1,0 +1,89 @@
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { buildApp } from './app';
+import { loadConfig } from './config';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded';
+import { createDb } from './db/knex';
+import { migrateToLatest } from './db/migrate';
+import { createOidcClient } from './integrations/vneid/oidc-client';
+import { systemClock } from './lib/clock';
+import { createLogger } from './logger';
+import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
+import { seedDemoData } from '../seeds/demo-data';
+
+/** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
+async function main(): Promise<void> {
+  const bootStarted = Date.now();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const clock = systemClock;
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    logger.info({ data_dir: path.resolve(config.dataDir, 'postgres') }, 'starting embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'postgres'),
+      database: 'school_fees',
+      persistent: true,
+      onLog: (message) => logger.debug({ postgres: message.trim() }, 'postgres'),
+    });
+    databaseUrl = embedded.databaseUrl;
+  }
+
+  const db = createDb(databaseUrl, config.dbPoolMax);
+  const applied = await migrateToLatest(db);
+  logger.info({ applied }, 'migrations at latest');
+  if (config.seedDemoData && (await seedDemoData(db))) logger.info('demo data seeded');
+
+  const tokensKey = loadOrCreateSigningKey(config.jwt.privateKeyPem, config.dataDir, 'access-token');
+  const tokens = { key: tokensKey, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds };
+  const identityProvider = createOidcClient(
+    { issuerUrl: config.vneid.issuerUrl, clientId: config.vneid.clientId, clientSecret: config.vneid.clientSecret, redirectUri: config.vneid.redirectUri },
+    clock,
+  );
+  const vneidSimulator = config.vneid.simulator
+    ? {
+        issuerUrl: config.vneid.issuerUrl,
+        clientId: config.vneid.clientId,
+        clientSecret: config.vneid.clientSecret,
+        redirectUri: config.vneid.redirectUri,
+        key: loadOrCreateSigningKey(config.vneid.simulatorPrivateKeyPem, config.dataDir, 'vneid-simulator'),
+      }
+    : undefined;
+
+  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator });
+  const server = createServer(app);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  const address = server.address();
+  logger.info({ port: typeof address === 'object' && address ? address.port : config.port, startup_ms: Date.now() - bootStarted, embedded: Boolean(embedded) }, 'listening');
+
+  let stopping = false;
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await db.destroy();
+    if (embedded) await embedded.stop();
+    logger.info('stopped');
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const logger = createLogger('error');
+  logger.fatal({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'failed to start');
+  process.exit(1);
+});

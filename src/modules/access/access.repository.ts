@@ -1,0 +1,17 @@
+import type { Db } from '../../db/knex';
+
+export async function listActiveStaffRoles(db: Db, personId: string): Promise<{ school_id: string; role: 'accountant' | 'school_admin' }[]> {
+  return db('staff_assignments').where({ person_id: personId }).whereNull('revoked_at').orderBy(['school_id', 'role']).select('school_id', 'role');
+}
+
+export async function listActiveFinanceScopes(db: Db, personId: string): Promise<{ city_id: string; district_id: string | null }[]> {
+  return db('finance_scopes').where({ person_id: personId }).whereNull('revoked_at').orderBy(['city_id', 'district_id']).select('city_id', 'district_id');
+}
+
+/** The district and city of a school, for finance-scope checks. */
+export async function findSchoolPlacement(db: Db, schoolId: string): Promise<{ id: string; district_id: string; city_id: string } | undefined> {
+  return db('schools as s')
+    .join('districts as d', 'd.id', 's.district_id')
+    .where('s.id', schoolId)
+    .first<{ id: string; district_id: string; city_id: string } | undefined>('s.id', 's.district_id', 'd.city_id');
+}

@@ -1,0 +1,82 @@
+import type { Knex } from 'knex';
+import type { Db } from '../../db/knex';
+import { AuthenticationError, NotFoundError, PermissionError } from '../../http/errors';
+import { findPersonByPersonalId } from '../people/people.service';
+import * as repo from './access.repository';
+
+/**
+ * Who is asking, resolved from the database on every request so that a revoked role stops
+ * working at once, whatever an unexpired token says.
+ */
+export type StaffRole = 'accountant' | 'school_admin';
+
+export interface Principal {
+  personId: string;
+  personalId: string;
+  fullName: string;
+  dateOfBirth: string;
+  staff: { schoolId: string; role: StaffRole }[];
+  finance: { cityId: string; districtId: string | null }[];
+}
+
+export function roleNames(principal: Principal): string[] {
+  const names = new Set<string>();
+  for (const s of principal.staff) names.add(s.role);
+  if (principal.finance.length > 0) names.add('finance_officer');
+  return [...names].sort();
+}
+
+export async function loadPrincipal(db: Db, personalId: string): Promise<Principal> {
+  const person = await findPersonByPersonalId(db, personalId);
+  if (!person) throw new AuthenticationError('UNKNOWN_PERSON', 'The signed-in person is not known to this service.');
+  const [staff, finance] = await Promise.all([repo.listActiveStaffRoles(db, person.id), repo.listActiveFinanceScopes(db, person.id)]);
+  return {
+    personId: person.id,
+    personalId: person.personal_id,
+    fullName: person.full_name,
+    dateOfBirth: person.date_of_birth,
+    staff: staff.map((s) => ({ schoolId: s.school_id, role: s.role })),
+    finance: finance.map((f) => ({ cityId: f.city_id, districtId: f.district_id })),
+  };
+}
+
+/**
+ * Restricts a query on `schools` (aliased `alias`) to the schools the principal may see: schools
+ * where they hold a staff role, or within their finance scope (a district, or the whole city).
+ */
+export function whereSchoolInScope(query: Knex.QueryBuilder, principal: Principal, alias = 'schools'): Knex.QueryBuilder {
+  const staffSchoolIds = principal.staff.map((s) => s.schoolId);
+  const districtIds = principal.finance.filter((f) => f.districtId !== null).map((f) => f.districtId as string);
+  const cityIds = principal.finance.filter((f) => f.districtId === null).map((f) => f.cityId);
+  return query.where((q) => {
+    q.whereIn(`${alias}.id`, staffSchoolIds)
+      .orWhereIn(`${alias}.district_id`, districtIds)
+      .orWhereIn(`${alias}.district_id`, (sub) => sub.select('id').from('districts').whereIn('city_id', cityIds));
+  });
+}
+
+/** Answers 404 (not 403) for a school outside the principal's scope, so ids cannot be probed. */
+export async function requireSchoolInScope(db: Db, principal: Principal, schoolId: string): Promise<void> {
+  if (principal.staff.some((s) => s.schoolId === schoolId)) return;
+  const placement = principal.finance.length > 0 ? await repo.findSchoolPlacement(db, schoolId) : undefined;
+  const inFinanceScope =
+    placement !== undefined &&
+    principal.finance.some((f) => f.cityId === placement.city_id && (f.districtId === null || f.districtId === placement.district_id));
+  if (!inFinanceScope) throw new NotFoundError('SCHOOL_NOT_FOUND', 'No such school.', 'school_id');
+}
+
+/**
+ * Staff-only actions: a school outside scope is 404; a school in scope where the person lacks
+ * the role (a finance officer, or an accountant doing an admin's job) is 403.
+ */
+export async function requireSchoolRole(db: Db, principal: Principal, schoolId: string, roles: StaffRole[]): Promise<void> {
+  await requireSchoolInScope(db, principal, schoolId);
+  if (!principal.staff.some((s) => s.schoolId === schoolId && roles.includes(s.role))) {
+    throw new PermissionError('ROLE_REQUIRED', `This action needs the role ${roles.join(' or ')} at this school.`);
+  }
+}
+
+/** Schools where the principal holds one of the roles (for queries that span their schools). */
+export function schoolsWithRole(principal: Principal, roles: StaffRole[]): string[] {
+  return [...new Set(principal.staff.filter((s) => roles.includes(s.role)).map((s) => s.schoolId))];
+}
