@@ -68,7 +68,10 @@ export function maskPersonalId(personalId: string): string {
   return personalId.length === 12 ? `${personalId.slice(0, 3)}******${personalId.slice(9)}` : '************';
 }
 
-/** Masks every 12-digit run in free text (URLs, messages) so no full personal ID reaches a log. */
+/**
+ * Masks every standalone 12-digit number in free text (URLs, messages) so no full personal ID
+ * reaches a log. Digits inside longer tokens (hex ids, timestamps) are left alone.
+ */
 export function maskPersonalIdsInText(text: string): string {
-  return text.replace(/(?<!\d)(\d{3})\d{6}(\d{3})(?!\d)/g, '$1******$2');
+  return text.replace(/(?<![0-9A-Za-z])(\d{3})\d{6}(\d{3})(?![0-9A-Za-z])/g, '$1******$2');
 }

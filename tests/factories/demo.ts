@@ -1,0 +1,25 @@
+import type { Knex } from 'knex';
+import { DEMO_ACCOUNTANTS, DEMO_FINANCE_OFFICERS, DEMO_SCHOOL_ADMINS, DEMO_SCHOOLS } from '../../seeds/demo-data';
+
+/** Handles on the seeded demo data: schools by code with their admin, accountant and classes. */
+export async function demoSchool(db: Knex, index: number) {
+  const school = DEMO_SCHOOLS[index]!;
+  const row = await db('schools').where({ code: school.code }).first<{ id: string; district_id: string }>('id', 'district_id');
+  const classes = await db('classes').where({ school_id: row.id }).orderBy(['grade', 'name']).select<{ id: string; name: string; grade: number }[]>('id', 'name', 'grade');
+  return {
+    id: row.id,
+    districtId: row.district_id,
+    code: school.code,
+    district: school.district,
+    admin: DEMO_SCHOOL_ADMINS[index]!.personalId,
+    accountant: DEMO_ACCOUNTANTS[index]!.personalId,
+    classes,
+  };
+}
+
+export const financeOfficer = (district: 'Q12' | 'GV' | 'NB' | null) => DEMO_FINANCE_OFFICERS.find((f) => f.district === district)!.person.personalId;
+
+export async function countRows(db: Knex, table: string): Promise<number> {
+  const [row] = await db(table).count<{ count: string }[]>('* as count');
+  return Number(row!.count);
+}
