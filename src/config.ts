@@ -38,6 +38,7 @@ export const ConfigSchema = z
       databaseUrl: env.DATABASE_URL,
       dataDir: env.DATA_DIR,
       publicBaseUrl,
+      publicBaseUrlConfigured: env.PUBLIC_BASE_URL !== undefined,
       logLevel: env.LOG_LEVEL,
       seedDemoData: env.SEED_DEMO_DATA ?? !isProduction,
       dbPoolMax: env.DB_POOL_MAX,
@@ -51,6 +52,7 @@ export const ConfigSchema = z
       vneid: {
         simulator: vneidSimulator,
         issuerUrl: (env.VNEID_ISSUER_URL ?? `${publicBaseUrl}/sim/vneid`).replace(/\/$/, ''),
+        issuerUrlConfigured: env.VNEID_ISSUER_URL !== undefined,
         clientId: env.VNEID_CLIENT_ID,
         clientSecret: env.VNEID_CLIENT_SECRET,
         simulatorPrivateKeyPem: env.VNEID_SIMULATOR_PRIVATE_KEY,
@@ -62,6 +64,12 @@ export const ConfigSchema = z
     if (!config.isProduction) return;
     if (!config.databaseUrl) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'required in production' });
     if (!config.jwt.privateKeyPem) ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY'], message: 'required in production' });
+    if (!config.publicBaseUrlConfigured) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'required in production (the VNeID redirect URI is built from it)' });
+    }
+    if (!config.vneid.simulator && !config.vneid.issuerUrlConfigured) {
+      ctx.addIssue({ code: 'custom', path: ['VNEID_ISSUER_URL'], message: 'required when the VNeID simulator is off' });
+    }
     if (config.vneid.clientSecret === 'dev-only-client-secret') {
       ctx.addIssue({ code: 'custom', path: ['VNEID_CLIENT_SECRET'], message: 'set a real client secret in production' });
     }

@@ -117,6 +117,19 @@ describe('POST /v1/schools/{school_id}/students', () => {
     expect(await app.db('enrollments').where({ person_id: person.id })).toHaveLength(1);
   });
 
+  test('when one new student is enrolled at two schools at once, then only one enrollment lands', async () => {
+    for (let round = 0; round < 5; round++) {
+      const student = newStudent({ birthYear: 2017 });
+      const [a, b] = await Promise.all([
+        postStudent({ ...student, class_id: school.classes[5]!.id }),
+        postStudent({ ...student, class_id: other.classes[5]!.id }, other.accountant, other.id),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([201, 409]);
+      const person = await app.db('people').where({ personal_id: student.personal_id }).first<{ id: string }>();
+      expect(await app.db('enrollments').where({ person_id: person.id }).whereNull('left_on')).toHaveLength(1);
+    }
+  });
+
   test('when a create is retried with the same Idempotency-Key, then the first response is replayed', async () => {
     const student = { ...newStudent({ birthYear: 2016 }), class_id: school.classes[6]!.id };
     const first = await postStudent(student).set('idempotency-key', 'create-student-0001');

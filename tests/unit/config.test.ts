@@ -9,8 +9,12 @@ describe('configuration', () => {
   });
 
   test('production requires a database, a signing key and a real client secret, and turns the simulator off', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL.*JWT_PRIVATE_KEY.*VNEID_CLIENT_SECRET/);
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', JWT_PRIVATE_KEY: 'pem', VNEID_CLIENT_SECRET: 's3cret', VNEID_ISSUER_URL: 'https://sso.example/' });
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL.*JWT_PRIVATE_KEY.*PUBLIC_BASE_URL.*VNEID_ISSUER_URL.*VNEID_CLIENT_SECRET/);
+    const config = loadConfig({
+      NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', JWT_PRIVATE_KEY: 'pem', VNEID_CLIENT_SECRET: 's3cret',
+      VNEID_ISSUER_URL: 'https://sso.example/', PUBLIC_BASE_URL: 'https://fees.example',
+    });
+    expect(config.vneid.redirectUri).toBe('https://fees.example/auth/vneid/callback');
     expect(config.vneid.simulator).toBe(false);
     expect(config.seedDemoData).toBe(false);
     expect(config.vneid.issuerUrl).toBe('https://sso.example');

@@ -34,6 +34,8 @@ export async function startSignIn(deps: IdentityDeps): Promise<string> {
   const codeVerifier = randomBytes(48).toString('base64url');
   const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
   await repo.insertSignInRequest(deps.db, { state, codeVerifier, nonce, createdAt: now, expiresAt: new Date(now.getTime() + SIGN_IN_TTL_MS) });
+  // Abandoned sign-ins are useless after expiry; sweeping a day's worth here keeps the table small.
+  await repo.deleteExpiredSignInRequests(deps.db, new Date(now.getTime() - 24 * 60 * 60 * 1000));
   try {
     return await deps.identityProvider.authorizationUrl({ state, nonce, codeChallenge });
   } catch (e) {

@@ -51,6 +51,11 @@ export async function findEnrollment(db: Db, schoolId: string, enrollmentId: str
   return enrollmentQuery(db).where({ 'e.school_id': schoolId, 'e.id': enrollmentId }).first();
 }
 
+/** Transaction-scoped lock on one person's enrollments (released at commit or rollback). */
+export async function lockPersonForEnrollment(db: Db, personId: string): Promise<void> {
+  await db.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`enrollment:${personId}`]);
+}
+
 /** The person's open enrollment at any school (a student attends one school at a time). */
 export async function findOpenEnrollments(db: Db, personId: string): Promise<{ school_id: string; class_id: string; id: string }[]> {
   return db('enrollments').where({ person_id: personId }).whereNull('left_on').select('school_id', 'class_id', 'id');

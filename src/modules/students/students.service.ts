@@ -63,6 +63,9 @@ export function findStudentProblems(input: StudentInput, now: Date): ErrorDetail
  */
 async function enrolStudent(trx: Knex.Transaction, schoolId: string, classId: string, input: StudentInput & { gender: 'male' | 'female' }, enrolledOn: string) {
   const person = await findOrRecordPerson(trx, { personalId: input.personalId, fullName: input.fullName, dateOfBirth: input.dateOfBirth, gender: input.gender });
+  // One open enrollment across all schools cannot be a unique index without breaking the tenancy
+  // rule (the key would not lead with school_id), so enrolments of one person are serialized here.
+  await repo.lockPersonForEnrollment(trx, person.id);
   const open = await repo.findOpenEnrollments(trx, person.id);
   const sameClass = open.find((e) => e.school_id === schoolId && e.class_id === classId);
   if (sameClass) return { person, enrollmentId: sameClass.id, created: false };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { parse } from 'yaml';
@@ -7,7 +7,15 @@ import { AppError } from '../../http/errors';
 import type { RouteDef } from '../../http/routes';
 import { renderDocsPage } from './docs-page';
 
-const OPENAPI_FILE = path.resolve(__dirname, '../../../openapi.yaml');
+/** openapi.yaml sits at the project root: three folders up from src/, four from dist/src/. */
+function findOpenApiFile(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'openapi.yaml');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('openapi.yaml not found above ' + __dirname);
+}
+const OPENAPI_FILE = findOpenApiFile();
 
 /** Liveness, readiness and the published contract. */
 export function systemRoutes(deps: { db: Knex }): RouteDef[] {
@@ -27,12 +35,9 @@ export function systemRoutes(deps: { db: Knex }): RouteDef[] {
       path: '/ready',
       auth: 'public',
       handler: async (_req, res) => {
-        let current = false;
-        try {
-          current = await migrationsAreCurrent(deps.db);
-        } catch {
+        const current = await migrationsAreCurrent(deps.db).catch(() => {
           throw new AppError(503, 'api_error', 'DATABASE_UNAVAILABLE', 'The database is not reachable.');
-        }
+        });
         if (!current) throw new AppError(503, 'api_error', 'MIGRATIONS_PENDING', 'The database schema is not at the latest migration.');
         res.json({ status: 'ready' });
       },
