@@ -59,6 +59,22 @@ describe('HTTP conventions', () => {
     expect(lines[0]).toMatchObject({ method: 'GET', path: '/health', status: 200 });
   });
 
+  test('when something fails inside, then a 500 envelope says so without SQL or a stack, and the log keeps the cause', async () => {
+    await app.db('people').insert({ personal_id: '079080000555', full_name: 'Kiểm Thử', date_of_birth: '1980-01-01', gender: 'male' });
+    await app.db.raw('ALTER TABLE schools RENAME TO schools_away');
+    try {
+      const res = await request(app.baseUrl).get('/v1/schools').set('authorization', `Bearer ${app.tokenFor('079080000555')}`);
+      expect(res.status).toBe(500);
+      expect(res.body.error).toMatchObject({ type: 'api_error', code: 'INTERNAL_ERROR' });
+      expect(JSON.stringify(res.body)).not.toMatch(/schools|select|relation|at \w+ \(/i);
+      const logged = app.logs.find((l) => l.request_id === res.headers['x-request-id']);
+      expect(logged).toMatchObject({ level: 50, status: 500 });
+      expect(JSON.stringify(logged)).toMatch(/relation .*schools.* does not exist/);
+    } finally {
+      await app.db.raw('ALTER TABLE schools_away RENAME TO schools');
+    }
+  });
+
   test('the contract and its docs page are served', async () => {
     const yaml = await request(app.baseUrl).get('/openapi.yaml');
     expect(yaml.status).toBe(200);
