@@ -16,11 +16,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The service reads openapi.yaml at runtime (served at /openapi.yaml and rendered at /docs).
-# system.routes.ts resolves it three levels above its own folder: the project root under tsx, but
-# dist/ in the compiled build (dist/src/modules/system/ -> dist/). Ship it in both places.
+# The service reads openapi.yaml at runtime (served at /openapi.yaml, rendered at /docs); it looks
+# for it in the folders above its own code, so the app root is enough.
 COPY openapi.yaml ./openapi.yaml
-COPY openapi.yaml ./dist/openapi.yaml
 # DATA_DIR (.data) must be writable if development keys are ever generated (e.g. the simulator
 # enabled without VNEID_SIMULATOR_PRIVATE_KEY); production normally passes keys in the environment.
 RUN mkdir -p /app/.data && chown node:node /app/.data
