@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const figures: Figures = {};
 
   let databaseUrl: string;
-  let stop = async () => undefined as void;
+  let stop: () => Promise<void>;
   if (process.env.DATABASE_URL) {
     const name = `bench_${Date.now().toString(36)}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });

@@ -69,7 +69,9 @@ export function fromZodError(error: z.ZodError, location: 'body' | 'query' | 'pa
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
     const base = issue.path.map(String).join('.');
     const param = keys.length > 0 ? [base, keys[0]].filter(Boolean).join('.') : base;
-    return { param: param || undefined, code: issue.code, message: issue.message };
+    // Detail codes follow the same UPPER_SNAKE style as error codes (zod's own are lower case).
+    const code = issue.code === 'unrecognized_keys' ? 'UNKNOWN_FIELD' : issue.code === 'custom' ? 'INVALID_VALUE' : issue.code.toUpperCase();
+    return { param: param || undefined, code, message: issue.message };
   });
   const first = details[0];
   const code = error.issues.some((i) => i.code === 'unrecognized_keys') && error.issues.length === 1 ? 'UNKNOWN_FIELD' : 'VALIDATION_FAILED';
@@ -98,6 +100,11 @@ function fromBodyParserError(err: HttpishError): AppError | null {
     case 'request.aborted':
       return new ValidationError('REQUEST_ABORTED', 'The request was aborted.');
     default:
+      // Any other body-parser refusal (too many form fields, a bad content length, ...) is the
+      // client's fault: a 400, never a 500.
+      if (typeof err.type === 'string' && (err.status ?? err.statusCode ?? 500) < 500) {
+        return new ValidationError('BODY_INVALID', 'The request body could not be read.');
+      }
       return null;
   }
 }

@@ -46,7 +46,11 @@ export function createOidcClient(settings: OidcClientSettings, clock: Clock, fet
       throw new IdentityProviderError('PROVIDER_UNAVAILABLE', 'The identity provider could not be reached.');
     }
     const body: unknown = await response.json().catch(() => undefined);
-    if (!response.ok) throw new IdentityProviderError('SIGN_IN_REJECTED', `The identity provider answered ${response.status}.`);
+    // A 4xx from the token endpoint is VNeID refusing this code; anything else is VNeID being unwell.
+    if (!response.ok) {
+      const refused = init?.method === 'POST' && response.status >= 400 && response.status < 500;
+      throw new IdentityProviderError(refused ? 'SIGN_IN_REJECTED' : 'PROVIDER_UNAVAILABLE', `The identity provider answered ${response.status}.`);
+    }
     return body;
   }
 

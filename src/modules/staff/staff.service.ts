@@ -59,7 +59,10 @@ export async function revokeStaffRole(ctx: StaffContext, schoolId: string, assig
       const admins = await repo.lockActiveAdmins(trx, schoolId);
       if (admins.length <= 1) throw new ConflictError('LAST_SCHOOL_ADMIN', 'A school must keep at least one admin.');
     }
-    await repo.revokeAssignment(trx, schoolId, assignmentId, ctx.principal.personId, now);
+    // The guarded UPDATE decides the race between two concurrent revocations: only one changes the row.
+    if (!(await repo.revokeAssignment(trx, schoolId, assignmentId, ctx.principal.personId, now))) {
+      throw new ConflictError('STAFF_ASSIGNMENT_REVOKED', 'This assignment was already revoked.');
+    }
     await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'staff.revoked', subjectType: 'staff_assignment', subjectId: assignmentId, details: { role: assignment.role }, requestId: ctx.requestId, at: now });
     return (await repo.findAssignment(trx, schoolId, assignmentId))!;
   });

@@ -8,7 +8,8 @@ export const PersonalIdString = z.string().regex(/^\d{12}$/, 'must be 12 digits'
 
 export const CreateStudentBody = z
   .object({
-    personal_id: PersonalIdString,
+    // Checked in full by findStudentProblems (format, province, birth year), which names the problem.
+    personal_id: z.string().max(32),
     full_name: z.string().trim().min(1).max(200),
     date_of_birth: CalendarDate,
     gender: z.enum(['male', 'female']),
