@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const idp = createOidcClient({ issuerUrl: `${base}/sim/vneid`, clientId: 'b', clientSecret: 'b', redirectUri: `${base}/cb` }, systemClock);
-      server.on('request', buildApp({ db, clock: systemClock, logger: createLogger('silent'), tokens, identityProvider: idp }));
+      server.on('request', buildApp({ db, clock: systemClock, logger: createLogger('silent'), tokens, identityProvider: idp, publicBaseUrl: base }));
       const accountant = DEMO_ACCOUNTANTS[0]!.personalId;
       const headers = { authorization: `Bearer ${issueAccessToken(tokens, systemClock, accountant, []).token}` };
       const school = await db('staff_assignments').join('people', 'people.id', 'staff_assignments.person_id').where('people.personal_id', accountant).first<{ school_id: string }>('school_id');

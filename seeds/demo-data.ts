@@ -204,6 +204,58 @@ export async function seedDemoData(db: Knex): Promise<boolean> {
         c.students.map((s) => ({ school_id: schoolIds.get(c.schoolCode), class_id: row!.id, person_id: personIds.get(s.personalId), enrolled_on: startsOn })),
       );
     }
+    await seedDemoFees(trx, schoolIds, yearId!);
     return true;
   });
+}
+
+/** Fee items seen on HCMC notices (shared/reference/fee-items.csv; amounts illustrative). */
+export const DEMO_FEE_ITEMS = [
+  { code: 'HOC_PHI', name: 'Học phí', unit: 'month', amount: 0, exemptible: true, optional: false, document_kind: 'receipt' },
+  { code: 'TIEN_AN', name: 'Tiền ăn bán trú', unit: 'school_day', amount: 35000, exemptible: false, optional: false, document_kind: 'receipt' },
+  { code: 'PV_BAN_TRU', name: 'Phục vụ bán trú', unit: 'month', amount: 250000, exemptible: false, optional: false, document_kind: 'receipt' },
+  { code: 'VS_BAN_TRU', name: 'Vệ sinh bán trú', unit: 'month', amount: 50000, exemptible: false, optional: false, document_kind: 'receipt' },
+  { code: 'HOC_2_BUOI', name: 'Tổ chức dạy học 2 buổi/ngày', unit: 'month', amount: 150000, exemptible: false, optional: false, document_kind: 'receipt' },
+  { code: 'TA_BAN_NGU', name: 'Tiếng Anh với giáo viên bản ngữ', unit: 'month', amount: 200000, exemptible: false, optional: true, document_kind: 'receipt' },
+  { code: 'KY_NANG_SONG', name: 'Kỹ năng sống', unit: 'month', amount: 60000, exemptible: false, optional: true, document_kind: 'receipt' },
+  { code: 'NUOC_UONG', name: 'Nước uống', unit: 'month', amount: 12000, exemptible: false, optional: false, document_kind: 'receipt' },
+  { code: 'BHYT', name: 'Bảo hiểm y tế học sinh', unit: 'year', amount: 884520, exemptible: false, optional: false, document_kind: 'none' },
+  { code: 'DONG_PHUC', name: 'Đồng phục', unit: 'one_off', amount: 250000, exemptible: false, optional: false, document_kind: 'e_invoice' },
+] as const;
+
+/** School holidays of 2026-2027 (Quốc khánh, Tết Dương lịch, Tết Nguyên đán, 30/4 - 1/5). */
+const HOLIDAYS = new Set(['2026-09-02', '2027-01-01', '2027-04-30', '2027-05-01']);
+const TET = { from: '2027-02-01', to: '2027-02-12' };
+
+/** Monday to Friday from the first school day of 2026-2027 to its last, without holidays. */
+export function demoSchoolDays(): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse('2026-09-07T00:00:00Z'); t <= Date.parse('2027-05-31T00:00:00Z'); t += 86400000) {
+    const d = new Date(t);
+    const day = d.toISOString().slice(0, 10);
+    const weekday = d.getUTCDay();
+    if (weekday === 0 || weekday === 6 || HOLIDAYS.has(day) || (day >= TET.from && day <= TET.to)) continue;
+    days.push(day);
+  }
+  return days;
+}
+
+async function seedDemoFees(trx: Knex.Transaction, schoolIds: Map<string, string>, yearId: string): Promise<void> {
+  const days = demoSchoolDays();
+  for (const [n, school] of DEMO_SCHOOLS.entries()) {
+    const schoolId = schoolIds.get(school.code)!;
+    const items = await trx('fee_items')
+      .insert(DEMO_FEE_ITEMS.map((i) => ({ school_id: schoolId, code: i.code, name: i.name, unit: i.unit, document_kind: i.document_kind, exemptible: i.exemptible, optional: i.optional, revenue_code: i.code })))
+      .returning<{ id: string; code: string }[]>(['id', 'code']);
+    const grades = school.level === 'primary' ? [1, 2, 3, 4, 5] : [6, 7, 8, 9];
+    for (const grade of grades) {
+      const [plan] = await trx('fee_plans').insert({ school_id: schoolId, academic_year_id: yearId, grade, name: `Khoản thu khối ${grade} năm học ${CURRENT_ACADEMIC_YEAR}` }).returning<{ id: string }[]>('id');
+      const [version] = await trx('fee_plan_versions').insert({ school_id: schoolId, plan_id: plan!.id, version: 1, effective_from: '2026-09-05' }).returning<{ id: string }[]>('id');
+      await trx('fee_plan_version_items').insert(
+        DEMO_FEE_ITEMS.map((i) => ({ school_id: schoolId, version_id: version!.id, fee_item_id: items.find((r) => r.code === i.code)!.id, amount_vnd: i.amount })),
+      );
+    }
+    await trx('school_days').insert(days.map((day) => ({ school_id: schoolId, day })));
+    await trx('collection_accounts').insert({ school_id: schoolId, bank_bin: '970436', account_number: `00710001234${n + 1}`, account_name: school.name.replace(/^Trường /, 'TRUONG ').toUpperCase(), is_default: true });
+  }
 }

@@ -10,7 +10,10 @@ import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
 import type { Clock } from './lib/clock';
 import type { AccessTokenSettings } from './modules/identity/access-tokens';
+import { exemptionRoutes } from './modules/exemptions/exemptions.routes';
+import { feeRoutes } from './modules/fees/fees.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
+import { invoiceRoutes } from './modules/invoices/invoices.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -22,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   tokens: AccessTokenSettings;
   identityProvider: IdentityProvider;
+  /** Where parents' invoice links point (PUBLIC_BASE_URL). */
+  publicBaseUrl: string;
   /** Present when the simulated VNeID issuer is enabled (development and tests). */
   vneidSimulator?: VneidSimulatorSettings;
 }
@@ -34,6 +39,9 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...schoolRoutes(deps),
     ...studentRoutes(deps),
     ...staffRoutes(deps),
+    ...feeRoutes(deps),
+    ...exemptionRoutes(deps),
+    ...invoiceRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
   ];
 }

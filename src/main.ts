@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       }
     : undefined;
 
-  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator });
+  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(config.port, resolve));

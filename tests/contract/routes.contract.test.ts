@@ -21,6 +21,7 @@ describe('openapi.yaml', () => {
       },
     },
     vneidSimulator: { issuerUrl: 'http://x', clientId: 'c', clientSecret: 's', redirectUri: 'http://x/cb', key },
+    publicBaseUrl: 'http://x',
   };
   const mounted = allRoutes(deps).map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`).sort();
   const documented = Object.entries(openapi.paths)

@@ -69,6 +69,7 @@ export async function startTestApp(options: { seeded?: boolean; now?: Date } = {
     tokens,
     identityProvider: createOidcClient({ issuerUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri }, clock),
     vneidSimulator: { issuerUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri, key: vneidKey },
+    publicBaseUrl: baseUrl,
   });
   server.on('request', app);
 

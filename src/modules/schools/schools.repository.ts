@@ -90,3 +90,26 @@ export async function findClass(db: Db, schoolId: string, classId: string): Prom
       db.raw(`(SELECT count(*)::int FROM enrollments e WHERE e.school_id = c.school_id AND e.class_id = c.id AND e.left_on IS NULL) AS student_count`),
     );
 }
+
+export interface CollectionAccountRow {
+  id: string;
+  school_id: string;
+  bank_bin: string;
+  account_number: string;
+  account_name: string;
+  is_default: boolean;
+}
+
+export async function listCollectionAccounts(db: Db, schoolId: string): Promise<CollectionAccountRow[]> {
+  return db('collection_accounts').where({ school_id: schoolId }).orderBy([{ column: 'is_default', order: 'desc' }, { column: 'id' }]).select<CollectionAccountRow[]>('id', 'school_id', 'bank_bin', 'account_number', 'account_name', 'is_default');
+}
+
+export async function findDefaultCollectionAccount(db: Db, schoolId: string): Promise<CollectionAccountRow | undefined> {
+  return db('collection_accounts').where({ school_id: schoolId, is_default: true }).first<CollectionAccountRow | undefined>('id', 'school_id', 'bank_bin', 'account_number', 'account_name', 'is_default');
+}
+
+export async function insertCollectionAccount(db: Db, row: Omit<CollectionAccountRow, 'id'>): Promise<CollectionAccountRow> {
+  if (row.is_default) await db('collection_accounts').where({ school_id: row.school_id, is_default: true }).update({ is_default: false });
+  const [inserted] = await db('collection_accounts').insert(row).returning<CollectionAccountRow[]>(['id', 'school_id', 'bank_bin', 'account_number', 'account_name', 'is_default']);
+  return inserted!;
+}

@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
+import type { Clock } from '../../lib/clock';
+import { BANKS } from '../../lib/banks';
 import { principalOf } from '../../http/auth';
 import type { RouteDef } from '../../http/routes';
-import { parseParams, parseQuery } from '../../http/validate';
-import { ListClassesQuery, ListSchoolsQuery, SchoolParams } from './schools.schemas';
-import { type ClassRow, getSchool, listClasses, listSchoolsInScope, type SchoolRow } from './schools.service';
+import { parseBody, parseParams, parseQuery } from '../../http/validate';
+import { CollectionAccountBody, ListClassesQuery, ListSchoolsQuery, SchoolParams } from './schools.schemas';
+import { addCollectionAccount, type ClassRow, type CollectionAccountRow, getSchool, listClasses, listCollectionAccounts, listSchoolsInScope, type SchoolRow } from './schools.service';
 
 export function renderSchool(s: SchoolRow) {
   return {
@@ -22,8 +24,42 @@ export function renderClass(c: ClassRow) {
   return { id: c.id, school_id: c.school_id, academic_year: c.academic_year, grade: c.grade, name: c.name, student_count: c.student_count };
 }
 
-export function schoolRoutes(deps: { db: Knex }): RouteDef[] {
+export function renderCollectionAccount(a: CollectionAccountRow) {
+  return {
+    id: a.id,
+    school_id: a.school_id,
+    bank_bin: a.bank_bin,
+    bank_name: BANKS.get(a.bank_bin)?.name ?? null,
+    account_number: a.account_number,
+    account_name: a.account_name,
+    is_default: a.is_default,
+  };
+}
+
+export function schoolRoutes(deps: { db: Knex; clock: Clock }): RouteDef[] {
   return [
+    {
+      method: 'get',
+      path: '/v1/schools/:school_id/collection-accounts',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const rows = await listCollectionAccounts(deps.db, principalOf(res), school_id);
+        res.json({ data: rows.map(renderCollectionAccount), has_more: false });
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/collection-accounts',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const b = parseBody(CollectionAccountBody, req);
+        const row = await addCollectionAccount(deps.db, principalOf(res), school_id, { bankBin: b.bank_bin, accountNumber: b.account_number, accountName: b.account_name, isDefault: b.is_default }, deps.clock.now());
+        res.status(201).json(renderCollectionAccount(row));
+      },
+    },
     {
       method: 'get',
       path: '/v1/schools',

@@ -1,0 +1,20 @@
+/** Vietnamese banks' BINs (VietQR tag 38/01/00), from shared/reference/banks.csv. */
+export const BANKS: ReadonlyMap<string, { code: string; name: string }> = new Map([
+  ['970436', { code: 'VCB', name: 'Vietcombank' }],
+  ['970418', { code: 'BIDV', name: 'BIDV' }],
+  ['970415', { code: 'ICB', name: 'VietinBank' }],
+  ['970405', { code: 'VBA', name: 'Agribank' }],
+  ['970407', { code: 'TCB', name: 'Techcombank' }],
+  ['970422', { code: 'MB', name: 'MB Bank' }],
+  ['970416', { code: 'ACB', name: 'ACB' }],
+  ['970432', { code: 'VPB', name: 'VPBank' }],
+  ['970423', { code: 'TPB', name: 'TPBank' }],
+  ['970403', { code: 'STB', name: 'Sacombank' }],
+  ['970437', { code: 'HDB', name: 'HDBank' }],
+  ['970441', { code: 'VIB', name: 'VIB' }],
+  ['970443', { code: 'SHB', name: 'SHB' }],
+  ['970448', { code: 'OCB', name: 'OCB' }],
+  ['970426', { code: 'MSB', name: 'MSB' }],
+  ['970431', { code: 'EIB', name: 'Eximbank' }],
+  ['970449', { code: 'LPB', name: 'LPBank' }],
+]);

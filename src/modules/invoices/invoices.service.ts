@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../http/errors';
+import { toPage, type Page } from '../../http/validate';
+import { type Clock, isCalendarDate, vietnamDate, vietnamYear } from '../../lib/clock';
+import { parseVnd } from '../../lib/money';
+import { newPaymentCode } from '../../lib/payment-code';
+import { isUniqueViolation } from '../../lib/pg-errors';
+import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
+import { recordAuditEvent } from '../audit/audit.service';
+import { findDefaultCollectionAccount } from '../schools/schools.service';
+import { type PeriodKind, priceInvoice, type PricedItem } from './invoice-pricing';
+import * as repo from './invoices.repository';
+
+export type { InvoiceLineRow, InvoiceRow, InvoiceRunRow } from './invoices.repository';
+
+const STAFF = ['accountant', 'school_admin'] as const;
+const BATCH_SIZE = 1000;
+
+export interface InvoiceContext {
+  db: Knex;
+  clock: Clock;
+  principal: Principal;
+  requestId?: string;
+}
+
+export type PeriodRequest =
+  | { kind: 'month'; month: string; dueOn?: string }
+  | { kind: 'term'; label: string; start: string; end: string; dueOn?: string }
+  | { kind: 'year'; academicYear: string; dueOn?: string };
+
+function unprocessable(code: string, message: string, param?: string): AppError {
+  return new AppError(422, 'invalid_request_error', code, message, { param });
+}
+
+function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
+}
+
+async function resolvePeriod(db: Knex, request: PeriodRequest): Promise<{ kind: PeriodKind; label: string; start: string; end: string }> {
+  if (request.kind === 'month') {
+    const [y, m] = request.month.split('-').map(Number) as [number, number];
+    return { kind: 'month', label: `Tháng ${String(m).padStart(2, '0')}/${y}`, start: `${request.month}-01`, end: new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10) };
+  }
+  if (request.kind === 'term') {
+    if (request.end < request.start) throw new ValidationError('DATE_RANGE_INVALID', 'The term must end after it starts.', { param: 'end' });
+    return { kind: 'term', label: request.label, start: request.start, end: request.end };
+  }
+  const year = await db('academic_years').where({ code: request.academicYear }).first<{ starts_on: string; ends_on: string } | undefined>('starts_on', 'ends_on');
+  if (!year) throw unprocessable('ACADEMIC_YEAR_NOT_FOUND', 'No such academic year.', 'academic_year');
+  return { kind: 'year', label: `Năm học ${request.academicYear}`, start: year.starts_on, end: year.ends_on };
+}
+
+/**
+ * Starts invoice generation for a school and period and returns the run at once; the caller
+ * executes it in the background (executeInvoiceRun) and clients follow its progress.
+ */
+export async function startInvoiceRun(ctx: InvoiceContext, schoolId: string, request: PeriodRequest): Promise<repo.InvoiceRunRow> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  const period = await resolvePeriod(ctx.db, request);
+  const dueOn = request.dueOn ?? addDays(period.start, 14);
+  if (!isCalendarDate(dueOn) || dueOn < period.start) throw new ValidationError('DUE_DATE_INVALID', 'due_on must not be before the period starts.', { param: 'due_on' });
+  if (period.kind !== 'year') {
+    const days = await ctx.db('school_days').where({ school_id: schoolId }).whereBetween('day', [period.start, period.end]).count<{ count: string }[]>('* as count');
+    if (Number(days[0]!.count) === 0) throw unprocessable('NO_SCHOOL_DAYS', 'Set the school calendar for this period first (PUT /v1/schools/{school_id}/calendar/{month}).', 'period');
+  }
+  if (await repo.findSucceededRun(ctx.db, schoolId, period.kind, period.start)) {
+    throw new ConflictError('PERIOD_ALREADY_GENERATED', 'Invoices for this period were already generated.', { param: 'period' });
+  }
+  try {
+    const run = await repo.insertRun(ctx.db, { schoolId, periodKind: period.kind, label: period.label, start: period.start, end: period.end, dueOn, createdBy: ctx.principal.personId, at: ctx.clock.now() });
+    await recordAuditEvent(ctx.db, { schoolId, actorPersonId: ctx.principal.personId, action: 'invoice_run.started', subjectType: 'invoice_run', subjectId: run.id, details: { period: period.label }, requestId: ctx.requestId, at: ctx.clock.now() });
+    return run;
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new ConflictError('RUN_IN_PROGRESS', 'Invoices for this period are being generated now.', { param: 'period' });
+    throw e;
+  }
+}
+
+export async function getInvoiceRun(ctx: Pick<InvoiceContext, 'db' | 'principal'>, schoolId: string, runId: string): Promise<repo.InvoiceRunRow> {
+  await requireSchoolInScope(ctx.db, ctx.principal, schoolId);
+  const run = await repo.findRun(ctx.db, schoolId, runId);
+  if (!run) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run at this school.', 'run_id');
+  return run;
+}
+
+interface StudentFailure {
+  student_id: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Generates the run's invoices: the inputs are read set-based, each student is priced in memory
+ * (src/lib/money.ts rounding), and each batch of invoices and lines is written with two set-based
+ * INSERTs. Idempotent per (school, plan version, student, period). A student who cannot be billed
+ * is reported with the reason and does not stop the others; a batch that fails to write is retried
+ * student by student so only the faulty student fails.
+ */
+export async function executeInvoiceRun(db: Knex, clock: Clock, schoolId: string, runId: string): Promise<repo.InvoiceRunRow> {
+  const run = await repo.findRun(db, schoolId, runId);
+  if (!run) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run.', 'run_id');
+  if (run.status === 'succeeded' || run.status === 'failed') return run;
+  await repo.updateRun(db, schoolId, runId, { status: 'running', started_at: clock.now(), done: 0, failed: 0, errors: '[]' });
+  try {
+    await generate(db, clock, run);
+    await repo.updateRun(db, schoolId, runId, { status: 'succeeded', finished_at: clock.now() });
+  } catch (e) {
+    await repo.updateRun(db, schoolId, runId, { status: 'failed', finished_at: clock.now(), failure_reason: e instanceof Error ? e.message.slice(0, 500) : 'unknown' });
+    throw e;
+  }
+  return (await repo.findRun(db, schoolId, runId))!;
+}
+
+async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promise<void> {
+  const schoolId = run.school_id;
+  const [students, versions, schoolDays, exemptions, discounts, optional, school] = await Promise.all([
+    repo.listStudentsForBilling(db, schoolId, run.period_start, run.period_end),
+    repo.listEffectiveVersions(db, schoolId, run.period_start),
+    db('school_days').where({ school_id: schoolId }).whereBetween('day', [run.period_start, run.period_end]).orderBy('day').pluck('day') as Promise<string[]>,
+    repo.listExemptionPercents(db, schoolId, run.period_start, run.period_end),
+    repo.listDiscountsInPeriod(db, schoolId, run.period_start, run.period_end),
+    repo.listOptionalEnrollmentsInPeriod(db, schoolId, run.period_start, run.period_end),
+    db('schools').where({ id: schoolId }).first<{ payment_code_prefix: string }>('payment_code_prefix'),
+  ]);
+  await repo.updateRun(db, schoolId, run.id, { total: students.length });
+
+  const items = await repo.listBillingItems(db, schoolId, versions.map((v) => v.version_id));
+  const itemsByVersion = new Map<string, PricedItem[]>();
+  for (const i of items) {
+    const list = itemsByVersion.get(i.version_id) ?? [];
+    list.push({ feeItemId: i.fee_item_id, code: i.code, name: i.name, unit: i.unit, exemptible: i.exemptible, optional: i.optional, amountVnd: parseVnd(i.amount_vnd) });
+    itemsByVersion.set(i.version_id, list);
+  }
+  const exemptionOf = new Map(exemptions.map((e) => [e.person_id, e.percent]));
+  const optionalOf = new Map<string, Set<string>>();
+  for (const o of optional) optionalOf.set(o.person_id, (optionalOf.get(o.person_id) ?? new Set()).add(o.fee_item_id));
+  const discountsOf = new Map<string, typeof discounts>();
+  for (const d of discounts) discountsOf.set(d.person_id, [...(discountsOf.get(d.person_id) ?? []), d]);
+
+  // A class's own plan wins over its grade's plan.
+  const versionFor = (s: repo.StudentForBilling) =>
+    versions.find((v) => v.class_id === s.class_id) ?? versions.find((v) => v.class_id === null && v.grade === s.grade && v.academic_year_id === s.academic_year_id);
+
+  for (let i = 0; i < students.length; i += BATCH_SIZE) {
+    const batch = students.slice(i, i + BATCH_SIZE);
+    const failures: StudentFailure[] = [];
+    const priced: { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> }[] = [];
+    for (const student of batch) {
+      const version = versionFor(student);
+      if (!version) {
+        failures.push({ student_id: student.person_id, code: 'NO_FEE_PLAN', message: 'No fee plan version is in effect for this student\'s grade or class on the first day of the period.' });
+        continue;
+      }
+      const attendableDays = schoolDays.filter((d) => d >= student.enrolled_on && (student.left_on === null || d < student.left_on)).length;
+      try {
+        const invoice = priceInvoice({
+          periodKind: run.period_kind,
+          schoolDaysInPeriod: schoolDays.length,
+          attendableDays,
+          items: itemsByVersion.get(version.version_id) ?? [],
+          optionalItemIds: optionalOf.get(student.person_id) ?? new Set(),
+          exemptionPercent: exemptionOf.get(student.person_id) ?? 0,
+          discounts: (discountsOf.get(student.person_id) ?? []).map((d) => ({
+            feeItemId: d.fee_item_id,
+            percent: d.percent === null ? null : Number(d.percent),
+            amountVnd: d.amount_vnd === null ? null : parseVnd(d.amount_vnd),
+            reasonCode: d.reason_code,
+          })),
+        });
+        // Nothing billable (e.g. enrolled after the last school day): counted as done, no invoice.
+        if (invoice.lines.length > 0) priced.push({ student, versionId: version.version_id, invoice });
+      } catch (e) {
+        failures.push({ student_id: student.person_id, code: 'PRICING_FAILED', message: e instanceof Error ? e.message : 'pricing failed' });
+      }
+    }
+    const writeFailures = await writeBatch(db, clock, run, school.payment_code_prefix, priced);
+    failures.push(...writeFailures);
+    await repo.addRunProgress(db, schoolId, run.id, batch.length - failures.length, failures.length, failures);
+  }
+}
+
+type PricedStudent = { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> };
+
+async function insertPriced(trx: Knex.Transaction, clock: Clock, run: repo.InvoiceRunRow, prefix: string, priced: PricedStudent[]): Promise<void> {
+  await repo.lockVersions(trx, run.school_id, [...new Set(priced.map((p) => p.versionId))], clock.now());
+  const inserted = await repo.insertInvoices(
+    trx,
+    run,
+    priced.map((p) => ({
+      personId: p.student.person_id,
+      classId: p.student.class_id,
+      versionId: p.versionId,
+      totalVnd: p.invoice.totalVnd,
+      paymentCode: newPaymentCode(prefix),
+      payToken: randomBytes(24).toString('base64url'),
+    })),
+  );
+  const invoiceOf = new Map(inserted.map((r) => [r.person_id, r.id]));
+  await repo.insertLines(
+    trx,
+    run.school_id,
+    priced.flatMap((p) => {
+      const invoiceId = invoiceOf.get(p.student.person_id);
+      if (!invoiceId) return []; // generated before: nothing new
+      return p.invoice.lines.map((l, n) => ({ invoiceId, lineNo: n + 1, ...l }));
+    }),
+  );
+}
+
+async function writeBatch(db: Knex, clock: Clock, run: repo.InvoiceRunRow, prefix: string, priced: PricedStudent[]): Promise<StudentFailure[]> {
+  if (priced.length === 0) return [];
+  // A random payment code can collide with an existing one; new codes on retry fix that.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await db.transaction((trx) => insertPriced(trx, clock, run, prefix, priced));
+      return [];
+    } catch (e) {
+      if (!isUniqueViolation(e, 'invoices_school_id_payment_code_key')) break;
+    }
+  }
+  // Isolate the faulty student: write one at a time.
+  const failures: StudentFailure[] = [];
+  for (const p of priced) {
+    try {
+      await db.transaction((trx) => insertPriced(trx, clock, run, prefix, [p]));
+    } catch (e) {
+      failures.push({ student_id: p.student.person_id, code: 'WRITE_FAILED', message: e instanceof Error ? e.message.slice(0, 200) : 'write failed' });
+    }
+  }
+  return failures;
+}
+
+function invoiceSeries(now: Date): string {
+  return `HD-${vietnamYear(now)}`;
+}
+
+async function loadInvoiceInScope(db: Knex | Knex.Transaction, principal: Principal, invoiceId: string, forUpdate = false): Promise<repo.InvoiceRow> {
+  const invoice = await repo.findInvoiceById(db, invoiceId, forUpdate);
+  if (!invoice) throw new NotFoundError('INVOICE_NOT_FOUND', 'No such invoice.', 'invoice_id');
+  try {
+    await requireSchoolInScope(db, principal, invoice.school_id);
+  } catch {
+    throw new NotFoundError('INVOICE_NOT_FOUND', 'No such invoice.', 'invoice_id');
+  }
+  return invoice;
+}
+
+/** A draft becomes open and takes the next gap-free number of its school's series for the year. */
+export async function issueInvoice(ctx: InvoiceContext, invoiceId: string): Promise<repo.InvoiceRow> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    const invoice = await loadInvoiceInScope(trx, ctx.principal, invoiceId, true);
+    await requireSchoolRole(trx, ctx.principal, invoice.school_id, [...STAFF]);
+    if (invoice.status !== 'draft') throw new ConflictError('INVOICE_NOT_DRAFT', `Only a draft can be issued; this invoice is ${invoice.status}.`);
+    const series = invoiceSeries(now);
+    const number = await repo.takeNumbers(trx, invoice.school_id, series, 1);
+    // Nothing is due on a fully exempt invoice: it is issued as paid.
+    const status = parseVnd(invoice.total_vnd) === 0 ? 'paid' : 'open';
+    await trx('invoices').where({ school_id: invoice.school_id, id: invoiceId }).update({ status, series, number, issued_at: now });
+    await recordAuditEvent(trx, { schoolId: invoice.school_id, actorPersonId: ctx.principal.personId, action: 'invoice.issued', subjectType: 'invoice', subjectId: invoiceId, details: { series, number }, requestId: ctx.requestId, at: now });
+    return (await repo.findInvoiceById(trx, invoiceId))!;
+  });
+}
+
+/** Issues every draft of a run in one transaction: consecutive numbers, in class and student order. */
+export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, runId: string): Promise<{ issued: number; first_number: number | null; last_number: number | null; series: string }> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  const now = ctx.clock.now();
+  const series = invoiceSeries(now);
+  return ctx.db.transaction(async (trx) => {
+    const run = await repo.findRun(trx, schoolId, runId);
+    if (!run) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run at this school.', 'run_id');
+    if (run.status !== 'succeeded') throw new ConflictError('INVOICE_RUN_NOT_FINISHED', 'Wait for the run to finish before issuing its invoices.');
+    const drafts = await trx('invoices as i')
+      .join('people as p', 'p.id', 'i.person_id')
+      .join('classes as c', (j) => j.on('c.school_id', '=', 'i.school_id').andOn('c.id', '=', 'i.class_id'))
+      .where({ 'i.school_id': schoolId, 'i.run_id': runId, 'i.status': 'draft' })
+      .orderBy([{ column: 'c.grade' }, { column: 'c.name' }, { column: 'p.full_name' }, { column: 'i.id' }])
+      .forUpdate('i')
+      .select<{ id: string; total_vnd: string }[]>('i.id', 'i.total_vnd');
+    if (drafts.length === 0) return { issued: 0, first_number: null, last_number: null, series };
+    const first = await repo.takeNumbers(trx, schoolId, series, drafts.length);
+    await trx.raw(
+      `UPDATE invoices i SET status = CASE WHEN i.total_vnd = 0 THEN 'paid' ELSE 'open' END, series = ?, number = u.number, issued_at = ?
+       FROM unnest(?::text[], ?::int[]) AS u(id, number) WHERE i.school_id = ? AND i.id = u.id`,
+      [series, now, drafts.map((d) => d.id), drafts.map((_, n) => first + n), schoolId],
+    );
+    await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'invoice_run.issued', subjectType: 'invoice_run', subjectId: runId, details: { series, first, count: drafts.length }, requestId: ctx.requestId, at: now });
+    return { issued: drafts.length, first_number: first, last_number: first + drafts.length - 1, series };
+  });
+}
+
+/** Voids an invoice with a reason, only while nothing has been paid on it; its number stays used. */
+export async function voidInvoice(ctx: InvoiceContext, invoiceId: string, reason: string): Promise<repo.InvoiceRow> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    const invoice = await loadInvoiceInScope(trx, ctx.principal, invoiceId, true);
+    await requireSchoolRole(trx, ctx.principal, invoice.school_id, [...STAFF]);
+    if (!['draft', 'open'].includes(invoice.status) || parseVnd(invoice.paid_vnd) > 0) {
+      throw new ConflictError('INVOICE_NOT_VOIDABLE', `An invoice that is ${invoice.status} or has payments cannot be voided.`);
+    }
+    await trx('invoices').where({ school_id: invoice.school_id, id: invoiceId }).update({ status: 'void', voided_at: now, void_reason: reason });
+    await recordAuditEvent(trx, { schoolId: invoice.school_id, actorPersonId: ctx.principal.personId, action: 'invoice.voided', subjectType: 'invoice', subjectId: invoiceId, details: { reason }, requestId: ctx.requestId, at: now });
+    return (await repo.findInvoiceById(trx, invoiceId))!;
+  });
+}
+
+export interface InvoiceView {
+  invoice: repo.InvoiceRow;
+  lines: repo.InvoiceLineRow[];
+  student: { full_name: string; personal_id: string; class_name: string };
+  school: { name: string; address: string };
+  account: Awaited<ReturnType<typeof findDefaultCollectionAccount>>;
+}
+
+export async function loadInvoiceView(db: Knex, invoice: repo.InvoiceRow): Promise<InvoiceView> {
+  const [lines, student, school, account] = await Promise.all([
+    repo.listLines(db, invoice.school_id, invoice.id),
+    repo.findStudentSummary(db, invoice.school_id, invoice.person_id, invoice.class_id),
+    db('schools').where({ id: invoice.school_id }).first<{ name: string; address: string }>('name', 'address'),
+    findDefaultCollectionAccount(db, invoice.school_id),
+  ]);
+  return { invoice, lines, student: student!, school, account };
+}
+
+export async function getInvoice(ctx: Pick<InvoiceContext, 'db' | 'principal'>, invoiceId: string): Promise<InvoiceView> {
+  return loadInvoiceView(ctx.db, await loadInvoiceInScope(ctx.db, ctx.principal, invoiceId));
+}
+
+export async function listInvoices(ctx: Pick<InvoiceContext, 'db' | 'principal'>, schoolId: string, filter: { status?: string; classId?: string; studentId?: string; runId?: string }, page: { limit: number; startingAfter?: string }): Promise<Page<repo.InvoiceRow>> {
+  await requireSchoolInScope(ctx.db, ctx.principal, schoolId);
+  return toPage(await repo.listInvoices(ctx.db, schoolId, filter, page), page.limit);
+}
+
+/** The parent's page: an open (or settled) invoice by its unguessable token; drafts stay hidden. */
+export async function findInvoiceForPayPage(db: Knex, token: string): Promise<InvoiceView | null> {
+  if (!/^[A-Za-z0-9_-]{22,64}$/.test(token)) return null;
+  const invoice = await repo.findInvoiceByPayToken(db, token);
+  if (!invoice || invoice.status === 'draft') return null;
+  return loadInvoiceView(db, invoice);
+}
+
+/** A student's account at a school: issued invoices (not drafts), billed, paid and balance. */
+export async function getStatement(ctx: InvoiceContext, schoolId: string, studentId: string) {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  const invoices = await ctx.db('invoices').where({ school_id: schoolId, person_id: studentId }).whereNot({ status: 'draft' }).orderBy([{ column: 'period_start' }, { column: 'id' }]).select<repo.InvoiceRow[]>('*');
+  const enrolled = await ctx.db('enrollments').where({ school_id: schoolId, person_id: studentId }).first('id');
+  if (!enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'student_id');
+  const live = invoices.filter((i) => i.status !== 'void');
+  const billed = live.reduce((s, i) => s + parseVnd(i.total_vnd), 0);
+  const paid = live.reduce((s, i) => s + parseVnd(i.paid_vnd), 0);
+  return { school_id: schoolId, student_id: studentId, as_of: vietnamDate(ctx.clock.now()), invoices, billed_vnd: billed, paid_vnd: paid, balance_vnd: billed - paid };
+}
