@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger';
 import { issueAccessToken } from '../src/modules/identity/access-tokens';
 import { generateSigningKey } from '../src/modules/identity/signing-keys';
 import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
+import { benchInvoices } from './invoices.bench';
 
 /**
  * `npm run bench [-- name ...]`: benchmarks against a scratch database (embedded PostgreSQL, or a
@@ -22,6 +23,7 @@ import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
  * - seed: time to migrate and seed the demo data (2,376 students) into an empty database.
  * - api: authenticated reads through the whole stack (token check, principal from the database,
  *   scope check, query, JSON): GET /v1/me and a class roster page, at concurrency 20.
+ * - invoices: generation of a month's invoices for 100,000 students with five items each.
  */
 interface Figures {
   [name: string]: number | string;
@@ -114,6 +116,12 @@ async function main(): Promise<void> {
       Object.assign(figures, { me_rps: me.rps, me_p99_ms: me.p99_ms, roster_rps: roster.rps, roster_p99_ms: roster.p99_ms, failures: me.failures + roster.failures });
       server.closeAllConnections();
       server.close();
+    }
+
+    if (run('invoices')) {
+      const figures_ = await benchInvoices(db);
+      Object.assign(figures, { invoices_students: figures_.students, invoices_seconds: figures_.seconds, invoices_per_s: figures_.invoices_per_s });
+      if (wanted.size === 1) Object.assign(figures, figures_);
     }
   } finally {
     await db.destroy();

@@ -16,6 +16,7 @@ export type { InvoiceLineRow, InvoiceRow, InvoiceRunRow } from './invoices.repos
 
 const STAFF = ['accountant', 'school_admin'] as const;
 const BATCH_SIZE = 1000;
+const WRITE_CONCURRENCY = 2;
 
 export interface InvoiceContext {
   db: Knex;
@@ -114,10 +115,13 @@ export async function executeInvoiceRun(db: Knex, clock: Clock, schoolId: string
 
 async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promise<void> {
   const schoolId = run.school_id;
-  const [students, versions, schoolDays, exemptions, discounts, optional, school] = await Promise.all([
+  const schoolDays: string[] = await db('school_days').where({ school_id: schoolId }).whereBetween('day', [run.period_start, run.period_end]).orderBy('day').pluck('day');
+  // Prices are those in effect on the period's first school day (a plan effective on 5 September
+  // prices September, whose first school day is the 7th).
+  const pricedOn = schoolDays[0] ?? run.period_start;
+  const [students, versions, exemptions, discounts, optional, school] = await Promise.all([
     repo.listStudentsForBilling(db, schoolId, run.period_start, run.period_end),
-    repo.listEffectiveVersions(db, schoolId, run.period_start),
-    db('school_days').where({ school_id: schoolId }).whereBetween('day', [run.period_start, run.period_end]).orderBy('day').pluck('day') as Promise<string[]>,
+    repo.listEffectiveVersions(db, schoolId, pricedOn),
     repo.listExemptionPercents(db, schoolId, run.period_start, run.period_end),
     repo.listDiscountsInPeriod(db, schoolId, run.period_start, run.period_end),
     repo.listOptionalEnrollmentsInPeriod(db, schoolId, run.period_start, run.period_end),
@@ -142,42 +146,50 @@ async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promis
   const versionFor = (s: repo.StudentForBilling) =>
     versions.find((v) => v.class_id === s.class_id) ?? versions.find((v) => v.class_id === null && v.grade === s.grade && v.academic_year_id === s.academic_year_id);
 
-  for (let i = 0; i < students.length; i += BATCH_SIZE) {
-    const batch = students.slice(i, i + BATCH_SIZE);
-    const failures: StudentFailure[] = [];
-    const priced: { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> }[] = [];
-    for (const student of batch) {
-      const version = versionFor(student);
-      if (!version) {
-        failures.push({ student_id: student.person_id, code: 'NO_FEE_PLAN', message: 'No fee plan version is in effect for this student\'s grade or class on the first day of the period.' });
-        continue;
+  const batches: repo.StudentForBilling[][] = [];
+  for (let i = 0; i < students.length; i += BATCH_SIZE) batches.push(students.slice(i, i + BATCH_SIZE));
+
+  // Pricing is quick; writing is the cost, and PostgreSQL has more than one core: WRITE_CONCURRENCY
+  // batches are written at once, each in its own transaction.
+  let nextBatch = 0;
+  const worker = async () => {
+    while (nextBatch < batches.length) {
+      const batch = batches[nextBatch++]!;
+      const failures: StudentFailure[] = [];
+      const priced: PricedStudent[] = [];
+      for (const student of batch) {
+        const version = versionFor(student);
+        if (!version) {
+          failures.push({ student_id: student.person_id, code: 'NO_FEE_PLAN', message: 'No fee plan version is in effect for this student\'s grade or class on the first school day of the period.' });
+          continue;
+        }
+        const attendableDays = schoolDays.filter((d) => d >= student.enrolled_on && (student.left_on === null || d < student.left_on)).length;
+        try {
+          const invoice = priceInvoice({
+            periodKind: run.period_kind,
+            schoolDaysInPeriod: schoolDays.length,
+            attendableDays,
+            items: itemsByVersion.get(version.version_id) ?? [],
+            optionalItemIds: optionalOf.get(student.person_id) ?? new Set(),
+            exemptionPercent: exemptionOf.get(student.person_id) ?? 0,
+            discounts: (discountsOf.get(student.person_id) ?? []).map((d) => ({
+              feeItemId: d.fee_item_id,
+              percent: d.percent === null ? null : Number(d.percent),
+              amountVnd: d.amount_vnd === null ? null : parseVnd(d.amount_vnd),
+              reasonCode: d.reason_code,
+            })),
+          });
+          // Nothing billable (e.g. enrolled after the last school day): counted as done, no invoice.
+          if (invoice.lines.length > 0) priced.push({ student, versionId: version.version_id, invoice });
+        } catch (e) {
+          failures.push({ student_id: student.person_id, code: 'PRICING_FAILED', message: e instanceof Error ? e.message : 'pricing failed' });
+        }
       }
-      const attendableDays = schoolDays.filter((d) => d >= student.enrolled_on && (student.left_on === null || d < student.left_on)).length;
-      try {
-        const invoice = priceInvoice({
-          periodKind: run.period_kind,
-          schoolDaysInPeriod: schoolDays.length,
-          attendableDays,
-          items: itemsByVersion.get(version.version_id) ?? [],
-          optionalItemIds: optionalOf.get(student.person_id) ?? new Set(),
-          exemptionPercent: exemptionOf.get(student.person_id) ?? 0,
-          discounts: (discountsOf.get(student.person_id) ?? []).map((d) => ({
-            feeItemId: d.fee_item_id,
-            percent: d.percent === null ? null : Number(d.percent),
-            amountVnd: d.amount_vnd === null ? null : parseVnd(d.amount_vnd),
-            reasonCode: d.reason_code,
-          })),
-        });
-        // Nothing billable (e.g. enrolled after the last school day): counted as done, no invoice.
-        if (invoice.lines.length > 0) priced.push({ student, versionId: version.version_id, invoice });
-      } catch (e) {
-        failures.push({ student_id: student.person_id, code: 'PRICING_FAILED', message: e instanceof Error ? e.message : 'pricing failed' });
-      }
+      failures.push(...(await writeBatch(db, clock, run, school.payment_code_prefix, priced)));
+      await repo.addRunProgress(db, schoolId, run.id, batch.length - failures.length, failures.length, failures);
     }
-    const writeFailures = await writeBatch(db, clock, run, school.payment_code_prefix, priced);
-    failures.push(...writeFailures);
-    await repo.addRunProgress(db, schoolId, run.id, batch.length - failures.length, failures.length, failures);
-  }
+  };
+  await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
 }
 
 type PricedStudent = { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> };
