@@ -9,6 +9,7 @@ import { createOidcClient } from './integrations/vneid/oidc-client';
 import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
+import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
         key: loadOrCreateSigningKey(config.vneid.simulatorPrivateKeyPem, config.dataDir, 'vneid-simulator'),
       }
     : undefined;
+
+  // Invoice runs interrupted by a stop are finished now, in the background.
+  resumeInterruptedRuns(db, clock)
+    .then((runs) => runs.length > 0 && logger.info({ runs: runs.map((r) => ({ id: r.id, status: r.status })) }, 'interrupted invoice runs resumed'))
+    .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'resuming invoice runs failed'));
 
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);

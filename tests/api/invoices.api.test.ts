@@ -66,9 +66,15 @@ describe('invoice generation for a month', () => {
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('PERIOD_ALREADY_GENERATED');
     // The natural key (school, plan version, student, period) is the backstop: a second run of the same period inserts nothing.
-    await app.db('invoice_runs').where({ id: runId }).update({ status: 'running' });
-    await executeInvoiceRun(app.db, app.clock, school.id, runId);
+    // A run that a dead process left 'running' is taken over once stale, and inserts nothing new.
+    await app.db('invoice_runs').where({ id: runId }).update({ status: 'running', started_at: new Date(app.clock.now().getTime() - 16 * 60 * 1000) });
+    const resumed = await executeInvoiceRun(app.db, app.clock, school.id, runId);
+    expect(resumed).toMatchObject({ status: 'succeeded', done: 360, failed: 0 });
     expect(await countRows(app.db, 'invoices')).toBe(before);
+    // While a fresh executor holds it, a second executor leaves it alone.
+    await app.db('invoice_runs').where({ id: runId }).update({ status: 'running', started_at: app.clock.now() });
+    expect((await executeInvoiceRun(app.db, app.clock, school.id, runId)).status).toBe('running');
+    await app.db('invoice_runs').where({ id: runId }).update({ status: 'succeeded' });
   });
 
   test('when drafts are issued, then they take consecutive numbers 1..N and get a VietQR that decodes to the invoice', async () => {

@@ -102,6 +102,16 @@ export async function findSucceededRun(db: Db, schoolId: string, periodKind: str
   return db('invoice_runs').where({ school_id: schoolId, period_kind: periodKind, period_start: start, status: 'succeeded' }).first<InvoiceRunRow | undefined>();
 }
 
+/** Takes a queued run, or a stale running one, for execution; undefined when someone else has it. */
+export async function claimRun(db: Db, schoolId: string, runId: string, now: Date, staleMs: number): Promise<InvoiceRunRow | undefined> {
+  const [row] = await db('invoice_runs')
+    .where({ school_id: schoolId, id: runId })
+    .where((q) => q.where({ status: 'queued' }).orWhere((r) => r.where({ status: 'running' }).where('started_at', '<', new Date(now.getTime() - staleMs))))
+    .update({ status: 'running', started_at: now, done: 0, failed: 0, errors: '[]' })
+    .returning<InvoiceRunRow[]>('*');
+  return row;
+}
+
 export async function updateRun(db: Db, schoolId: string, runId: string, changes: Record<string, unknown>): Promise<void> {
   await db('invoice_runs').where({ school_id: schoolId, id: runId }).update(changes);
 }
@@ -184,15 +194,15 @@ export interface NewInvoice {
 }
 
 /** Inserts a batch of invoices set-based; existing ones (same school, version, student, period) are skipped. */
-export async function insertInvoices(db: Db, run: InvoiceRunRow, rows: NewInvoice[]): Promise<{ id: string; person_id: string }[]> {
+export async function insertInvoices(db: Db, run: InvoiceRunRow, now: Date, rows: NewInvoice[]): Promise<{ id: string; person_id: string }[]> {
   const result = await db.raw<{ rows: { id: string; person_id: string }[] }>(
-    `INSERT INTO invoices (school_id, person_id, class_id, plan_version_id, run_id, period_kind, period_label, period_start, period_end, due_on, total_vnd, payment_code, pay_token)
-     SELECT ?, r.person_id, r.class_id, r.version_id, ?, ?, ?, ?, ?, ?, r.total_vnd, r.payment_code, r.pay_token
+    `INSERT INTO invoices (school_id, person_id, class_id, plan_version_id, run_id, period_kind, period_label, period_start, period_end, due_on, total_vnd, payment_code, pay_token, created_at)
+     SELECT ?, r.person_id, r.class_id, r.version_id, ?, ?, ?, ?, ?, ?, r.total_vnd, r.payment_code, r.pay_token, ?::timestamptz
      FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[]) AS r(person_id, class_id, version_id, total_vnd, payment_code, pay_token)
      ON CONFLICT (school_id, plan_version_id, person_id, period_start) DO NOTHING
      RETURNING id, person_id`,
     [
-      run.school_id, run.id, run.period_kind, run.period_label, run.period_start, run.period_end, run.due_on,
+      run.school_id, run.id, run.period_kind, run.period_label, run.period_start, run.period_end, run.due_on, now,
       rows.map((r) => r.personId), rows.map((r) => r.classId), rows.map((r) => r.versionId), rows.map((r) => String(r.totalVnd)), rows.map((r) => r.paymentCode), rows.map((r) => r.payToken),
     ],
   );

@@ -17,6 +17,7 @@ export type { InvoiceLineRow, InvoiceRow, InvoiceRunRow } from './invoices.repos
 const STAFF = ['accountant', 'school_admin'] as const;
 const BATCH_SIZE = 1000;
 const WRITE_CONCURRENCY = 2;
+const STALE_RUN_MS = 15 * 60 * 1000;
 
 export interface InvoiceContext {
   db: Knex;
@@ -78,6 +79,14 @@ export async function startInvoiceRun(ctx: InvoiceContext, schoolId: string, req
   }
 }
 
+/** Runs that were queued or interrupted (the process stopped mid-run): executed again at start-up. */
+export async function resumeInterruptedRuns(db: Knex, clock: Clock): Promise<repo.InvoiceRunRow[]> {
+  const pending = await db('invoice_runs').whereIn('status', ['queued', 'running']).orderBy('created_at').select<repo.InvoiceRunRow[]>('school_id', 'id');
+  const resumed: repo.InvoiceRunRow[] = [];
+  for (const r of pending) resumed.push(await executeInvoiceRun(db, clock, r.school_id, r.id));
+  return resumed;
+}
+
 export async function getInvoiceRun(ctx: Pick<InvoiceContext, 'db' | 'principal'>, schoolId: string, runId: string): Promise<repo.InvoiceRunRow> {
   await requireSchoolInScope(ctx.db, ctx.principal, schoolId);
   const run = await repo.findRun(ctx.db, schoolId, runId);
@@ -99,10 +108,12 @@ interface StudentFailure {
  * student by student so only the faulty student fails.
  */
 export async function executeInvoiceRun(db: Knex, clock: Clock, schoolId: string, runId: string): Promise<repo.InvoiceRunRow> {
-  const run = await repo.findRun(db, schoolId, runId);
-  if (!run) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run.', 'run_id');
-  if (run.status === 'succeeded' || run.status === 'failed') return run;
-  await repo.updateRun(db, schoolId, runId, { status: 'running', started_at: clock.now(), done: 0, failed: 0, errors: '[]' });
+  const existing = await repo.findRun(db, schoolId, runId);
+  if (!existing) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run.', 'run_id');
+  // Claim the run: one executor at a time. A run left 'running' by a process that died is taken
+  // over once it is stale; re-executing is safe because invoices are unique per natural key.
+  const run = await repo.claimRun(db, schoolId, runId, clock.now(), STALE_RUN_MS);
+  if (!run) return existing;
   try {
     await generate(db, clock, run);
     await repo.updateRun(db, schoolId, runId, { status: 'succeeded', finished_at: clock.now() });
@@ -195,10 +206,12 @@ async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promis
 type PricedStudent = { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> };
 
 async function insertPriced(trx: Knex.Transaction, clock: Clock, run: repo.InvoiceRunRow, prefix: string, priced: PricedStudent[]): Promise<void> {
-  await repo.lockVersions(trx, run.school_id, [...new Set(priced.map((p) => p.versionId))], clock.now());
+  const now = clock.now();
+  await repo.lockVersions(trx, run.school_id, [...new Set(priced.map((p) => p.versionId))], now);
   const inserted = await repo.insertInvoices(
     trx,
     run,
+    now,
     priced.map((p) => ({
       personId: p.student.person_id,
       classId: p.student.class_id,
