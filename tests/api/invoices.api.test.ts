@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { decodeVietQr } from '../../src/lib/vietqr';
 import { isValidPaymentCode } from '../../src/lib/payment-code';
-import { executeInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { invoiceVietQr } from '../../src/modules/invoices/invoice-render';
+import { executeInvoiceRun, loadInvoiceView } from '../../src/modules/invoices/invoices.service';
 import { demoSchoolDays } from '../../seeds/demo-data';
 import { expectContract } from '../support/contract';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -84,9 +85,18 @@ describe('invoice generation for a month', () => {
     const numbers = await app.db('invoices').where({ school_id: school.id, run_id: runId }).orderBy('number').pluck('number');
     expect(numbers).toEqual(Array.from({ length: 360 }, (_, i) => i + 1));
 
-    const ids = await app.db('invoices').where({ school_id: school.id, run_id: runId }).pluck('id');
     const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
-    for (const id of ids.slice(0, 60)) {
+    // Every invoice of the batch: encode, decode with its CRC checked, and compare with the invoice.
+    const rows = await app.db('invoices').where({ school_id: school.id, run_id: runId }).select();
+    for (const row of rows) {
+      const payload = invoiceVietQr(await loadInvoiceView(app.db, row));
+      expect(payload).not.toBeNull();
+      expect(decodeVietQr(payload!)).toMatchObject({ bankBin: account.bank_bin, accountNumber: account.account_number, amountVnd: Number(row.total_vnd), billNumber: row.payment_code, purpose: `HP ${row.payment_code}` });
+    }
+    expect(new Set(rows.map((r) => r.payment_code)).size).toBe(rows.length);
+
+    const ids = rows.map((r) => r.id);
+    for (const id of ids.slice(0, 20)) {
       const inv = await request(app.baseUrl).get(`/v1/invoices/${id}`).set(auth(school.accountant));
       expect(inv.status).toBe(200);
       const qr = decodeVietQr(inv.body.vietqr_payload);
