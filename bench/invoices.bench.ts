@@ -4,7 +4,7 @@ import { executeInvoiceRun } from '../src/modules/invoices/invoices.service';
 
 /**
  * Invoice generation at scale: one school with 100,000 students (loaded set-based with
- * generate_series, not through the API), five mandatory items per plan, a month with 21 school
+ * generate_series, not through the API), five mandatory items per plan, a month with 23 school
  * days; times executeInvoiceRun end to end (read inputs, price in memory, write invoices and lines).
  */
 export async function benchInvoices(db: Knex, students = 100_000): Promise<Record<string, number | string>> {
@@ -52,7 +52,6 @@ export async function benchInvoices(db: Knex, students = 100_000): Promise<Recor
   const started = performance.now();
   const result = await executeInvoiceRun(db, systemClock, school.id, run!.id);
   const seconds = (performance.now() - started) / 1000;
-  console.log('write ms', (globalThis as unknown as { __w: number }).__w, 'invoice insert ms', (globalThis as unknown as { __i: number }).__i);
   const lines = await db('invoice_lines').where({ school_id: school.id }).count<{ count: string }[]>('* as count');
   if (result.done !== students || result.failed !== 0) throw new Error(`run ended ${result.status} with ${result.done} done, ${result.failed} failed`);
   console.log(`invoices: loaded ${students} students in ${loadSeconds.toFixed(1)} s; generated ${result.done} invoices with ${lines[0]!.count} lines in ${seconds.toFixed(2)} s (${Math.round(students / seconds)} invoices/s)`);
