@@ -63,8 +63,9 @@ export async function up(knex: Knex): Promise<void> {
       FOREIGN KEY (school_id, class_id) REFERENCES classes (school_id, id),
       FOREIGN KEY (school_id, plan_version_id) REFERENCES fee_plan_versions (school_id, id),
       FOREIGN KEY (school_id, run_id) REFERENCES invoice_runs (school_id, id),
-      -- The natural idempotency key: generating twice creates nothing new.
-      UNIQUE (school_id, plan_version_id, person_id, period_start),
+      -- The natural idempotency key: a student has one invoice per period, whatever plan version
+      -- priced it, so generating twice (or after a price change) creates nothing new.
+      UNIQUE (school_id, person_id, period_kind, period_start),
       UNIQUE (school_id, payment_code),
       UNIQUE (school_id, series, number),
       CHECK ((status = 'draft') = (number IS NULL) OR status = 'void'),

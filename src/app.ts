@@ -14,6 +14,7 @@ import { exemptionRoutes } from './modules/exemptions/exemptions.routes';
 import { feeRoutes } from './modules/fees/fees.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
+import { paymentRoutes } from './modules/payments/payments.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -42,6 +43,7 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...feeRoutes(deps),
     ...exemptionRoutes(deps),
     ...invoiceRoutes(deps),
+    ...paymentRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
   ];
 }
@@ -64,6 +66,9 @@ function bodyParsers(kind: NonNullable<RouteDef['body']>): RequestHandler[] {
       return [requireContentType(['text/csv']), express.text({ type: 'text/csv', limit: '2mb', defaultCharset: 'utf-8' })];
     case 'form':
       return [requireContentType(['application/x-www-form-urlencoded']), express.urlencoded({ extended: false, limit: '64kb' })];
+    case 'raw':
+      // Bank callbacks: the signature covers the exact bytes, so the body stays a Buffer.
+      return [express.raw({ type: () => true, limit: '256kb' })];
     case 'none':
       return [];
   }

@@ -10,6 +10,7 @@ import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
+import { processPendingBankEvents } from './modules/payments/payments.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -57,6 +58,11 @@ async function main(): Promise<void> {
   resumeInterruptedRuns(db, clock)
     .then((runs) => runs.length > 0 && logger.info({ runs: runs.map((r) => ({ id: r.id, status: r.status })) }, 'interrupted invoice runs resumed'))
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'resuming invoice runs failed'));
+
+  // Bank events stored but not processed before a stop are processed now.
+  processPendingBankEvents({ db, clock })
+    .then((n) => n > 0 && logger.info({ events: n }, 'pending bank events processed'))
+    .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
 
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);

@@ -35,7 +35,7 @@ export function requestLogger(logger: Logger): RequestHandler {
       };
       if (res.statusCode >= 500) {
         const cause = res.locals.cause as Error | undefined;
-        logger.error({ ...line, err: cause ? { name: cause.name, message: maskPersonalIdsInText(cause.message), stack: cause.stack } : undefined }, 'request failed');
+        logger.error({ ...line, err: cause ? { name: cause.name, message: maskPersonalIdsInText(cause.message), stack: maskPersonalIdsInText(cause.stack ?? '') } : undefined }, 'request failed');
       } else {
         logger.info(line, 'request');
       }

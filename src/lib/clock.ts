@@ -33,9 +33,9 @@ export function vietnamYear(instant: Date): number {
   return Number(vietnamDate(instant).slice(0, 4));
 }
 
-/** True when YYYY-MM-DD names a real calendar day. */
+/** True when YYYY-MM-DD names a real calendar day from 1900 on (older dates are typos here). */
 export function isCalendarDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  if (!/^(19|2\d)\d{2}-\d{2}-\d{2}$/.test(value)) return false;
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }

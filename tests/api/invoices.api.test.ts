@@ -256,7 +256,42 @@ describe('exemptions, discounts, voluntary items and mid-month enrolment on an i
   });
 });
 
+describe('periods and prices that would bill twice or not at all', () => {
+  test('a year run and a first-term run starting the same day both bill; an overlapping term is refused', async () => {
+    const year = await request(app.baseUrl).post(`/v1/schools/${school.id}/invoice-runs`).set(auth(school.accountant)).send({ period: 'year', academic_year: '2026-2027' });
+    expect(year.status).toBe(202);
+    expect((await waitForRun(school.id, year.body.id, school.accountant)).body).toMatchObject({ status: 'succeeded', failed: 0 });
+    const term = await request(app.baseUrl).post(`/v1/schools/${school.id}/invoice-runs`).set(auth(school.accountant)).send({ period: 'term', label: 'Học kỳ I', start: '2026-09-05', end: '2027-01-15' });
+    expect(term.status).toBe(202);
+    expect((await waitForRun(school.id, term.body.id, school.accountant)).body).toMatchObject({ status: 'succeeded' });
+    // The demo plans have no per-term items, so the term bills nothing; the year bills BHYT and uniforms for everyone.
+    expect(await app.db('invoices').where({ run_id: year.body.id })).toHaveLength(360);
+    const overlapping = await request(app.baseUrl).post(`/v1/schools/${school.id}/invoice-runs`).set(auth(school.accountant)).send({ period: 'term', label: 'Học kỳ I (sửa)', start: '2026-09-06', end: '2027-01-15' });
+    expect(overlapping.status).toBe(409);
+    expect(overlapping.body.error.code).toBe('PERIOD_OVERLAPS');
+  });
+
+  test('a new plan version may not reach back into a month already invoiced', async () => {
+    // A plan with its single, invoiced version (the locked-version story added a version elsewhere).
+    const plan = await app.db('fee_plans as p').where('p.school_id', school.id)
+      .whereRaw('(SELECT count(*) FROM fee_plan_versions v WHERE v.school_id = p.school_id AND v.plan_id = p.id) = 1').first('p.id');
+    const items = [{ fee_item_id: await feeItemId(school.id, 'TIEN_AN'), amount_vnd: 36000 }];
+    const backdated = await request(app.baseUrl).post(`/v1/schools/${school.id}/fee-plans/${plan.id}/versions`).set(auth(school.accountant)).send({ effective_from: '2026-12-15', items });
+    expect(backdated.status).toBe(409);
+    expect(backdated.body.error.code).toBe('PLAN_VERSION_BACKDATED');
+  });
+});
+
 describe('bad input changes nothing', () => {
+  test.each([
+    ['a term starting in year 0', { period: 'term', label: 'x', start: '0000-01-01', end: '0000-02-01' }, 'start'],
+    ['a month in year 0', { period: 'month', month: '0000-01' }, 'month'],
+  ])('when a run is asked for %s, then 400 not 500', async (_name, body, param) => {
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/invoice-runs`).set(auth(school.accountant)).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.param).toBe(param);
+  });
+
   test.each([
     ['a negative amount', { amount_vnd: -1 }, 400],
     ['a fractional amount', { amount_vnd: 1000.5 }, 400],

@@ -24,6 +24,9 @@ const IdTokenClaims = z.object({
   gender: z.enum(['male', 'female']),
   acr: z.string().default('unknown'),
   nonce: z.string(),
+  // jsonwebtoken skips the expiry check when exp is absent; a token without one is refused.
+  exp: z.number(),
+  iat: z.number(),
 });
 
 export interface OidcClientSettings {

@@ -130,6 +130,12 @@ export async function insertOptionalEnrollment(db: Db, row: { schoolId: string; 
   return r!;
 }
 
+/** The last day of any period invoiced (not void) with these versions. */
+export async function lastInvoicedDay(db: Db, schoolId: string, versionIds: string[]): Promise<string | null> {
+  const [row] = await db('invoices').where({ school_id: schoolId }).whereIn('plan_version_id', versionIds).whereNot({ status: 'void' }).max<{ max: string | null }[]>('period_end as max');
+  return row?.max ?? null;
+}
+
 export async function gradesOffered(db: Db, schoolId: string, academicYearId: string): Promise<number[]> {
   return db('classes').where({ school_id: schoolId, academic_year_id: academicYearId }).distinct('grade').pluck('grade');
 }

@@ -3,13 +3,17 @@ import { isCalendarDate } from '../../lib/clock';
 import { IdParam, PaginationQuery } from '../../http/validate';
 
 export const CalendarDate = z.string().refine(isCalendarDate, 'must be a date YYYY-MM-DD');
-/** Money in a request: a non-negative integer number of dong, never a string or a fraction. */
-export const AmountVnd = z.number().int('must be a whole number of dong').min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * Money in a request: a non-negative integer number of dong, never a string or a fraction. Capped
+ * at 100 billion dong, far above any school fee, so products (days x price) stay exact integers.
+ */
+export const MAX_AMOUNT_VND = 100_000_000_000;
+export const AmountVnd = z.number().int('must be a whole number of dong').min(0).max(MAX_AMOUNT_VND);
 
 export const SchoolParams = z.object({ school_id: IdParam('sch') }).strict();
 export const PlanParams = z.object({ school_id: IdParam('sch'), plan_id: IdParam('plan') }).strict();
 export const VersionParams = z.object({ school_id: IdParam('sch'), plan_id: IdParam('plan'), version_id: IdParam('planv') }).strict();
-export const MonthParams = z.object({ school_id: IdParam('sch'), month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') }).strict();
+export const MonthParams = z.object({ school_id: IdParam('sch'), month: z.string().regex(/^(19|2\d)\d{2}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') }).strict();
 export const ListQuery = PaginationQuery.strict();
 
 export const FeeItemBody = z

@@ -129,6 +129,11 @@ export async function addPlanVersion(ctx: FeesContext, schoolId: string, planId:
     if (input.effectiveFrom <= latest.effective_from) {
       throw new ConflictError('PLAN_VERSION_OVERLAP', `A new version must take effect after ${latest.effective_from}.`, { param: 'effective_from' });
     }
+    // A new price may not reach back into a period already invoiced.
+    const invoicedUntil = await repo.lastInvoicedDay(trx, schoolId, versions.map((v) => v.id));
+    if (invoicedUntil && input.effectiveFrom <= invoicedUntil) {
+      throw new ConflictError('PLAN_VERSION_BACKDATED', `Invoices priced by this plan run until ${invoicedUntil}; a new version must take effect after that.`, { param: 'effective_from' });
+    }
     await checkPlanItems(trx, schoolId, input.items);
     const versionId = await repo.insertVersion(trx, { schoolId, planId, version: latest.version + 1, effectiveFrom: input.effectiveFrom });
     await repo.replaceVersionItems(trx, schoolId, versionId, input.items);

@@ -112,6 +112,17 @@ export async function claimRun(db: Db, schoolId: string, runId: string, now: Dat
   return row;
 }
 
+/** A queued, running or finished run of the same kind whose dates overlap (different start). */
+export async function findOverlappingRun(db: Db, schoolId: string, periodKind: string, start: string, end: string): Promise<InvoiceRunRow | undefined> {
+  return db('invoice_runs')
+    .where({ school_id: schoolId, period_kind: periodKind })
+    .whereNot({ status: 'failed' })
+    .whereNot({ period_start: start })
+    .where('period_start', '<=', end)
+    .where('period_end', '>=', start)
+    .first<InvoiceRunRow | undefined>();
+}
+
 export async function updateRun(db: Db, schoolId: string, runId: string, changes: Record<string, unknown>): Promise<void> {
   await db('invoice_runs').where({ school_id: schoolId, id: runId }).update(changes);
 }
@@ -193,13 +204,13 @@ export interface NewInvoice {
   payToken: string;
 }
 
-/** Inserts a batch of invoices set-based; existing ones (same school, version, student, period) are skipped. */
+/** Inserts a batch of invoices set-based; existing ones (same school, student, period) are skipped. */
 export async function insertInvoices(db: Db, run: InvoiceRunRow, now: Date, rows: NewInvoice[]): Promise<{ id: string; person_id: string }[]> {
   const result = await db.raw<{ rows: { id: string; person_id: string }[] }>(
     `INSERT INTO invoices (school_id, person_id, class_id, plan_version_id, run_id, period_kind, period_label, period_start, period_end, due_on, total_vnd, payment_code, pay_token, created_at)
      SELECT ?, r.person_id, r.class_id, r.version_id, ?, ?, ?, ?, ?, ?, r.total_vnd, r.payment_code, r.pay_token, ?::timestamptz
      FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[]) AS r(person_id, class_id, version_id, total_vnd, payment_code, pay_token)
-     ON CONFLICT (school_id, plan_version_id, person_id, period_start) DO NOTHING
+     ON CONFLICT (school_id, person_id, period_kind, period_start) DO NOTHING
      RETURNING id, person_id`,
     [
       run.school_id, run.id, run.period_kind, run.period_label, run.period_start, run.period_end, run.due_on, now,

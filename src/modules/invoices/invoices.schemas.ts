@@ -9,7 +9,7 @@ export const StatementParams = z.object({ school_id: IdParam('sch'), student_id:
 export const PayParams = z.object({ token: z.string().max(100) }).strict();
 
 export const StartRunBody = z.discriminatedUnion('period', [
-  z.object({ period: z.literal('month'), month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'), due_on: CalendarDate.optional() }).strict(),
+  z.object({ period: z.literal('month'), month: z.string().regex(/^(19|2\d)\d{2}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'), due_on: CalendarDate.optional() }).strict(),
   z.object({ period: z.literal('term'), label: z.string().trim().min(1).max(40), start: CalendarDate, end: CalendarDate, due_on: CalendarDate.optional() }).strict(),
   z.object({ period: z.literal('year'), academic_year: z.string().regex(/^\d{4}-\d{4}$/), due_on: CalendarDate.optional() }).strict(),
 ]);

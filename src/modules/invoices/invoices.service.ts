@@ -8,6 +8,8 @@ import { newPaymentCode } from '../../lib/payment-code';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
+import { type JournalInput, postJournals } from '../ledger/ledger.service';
+import { applyStudentCredit } from '../payments/payments.service';
 import { findDefaultCollectionAccount } from '../schools/schools.service';
 import { type PeriodKind, priceInvoice, type PricedItem } from './invoice-pricing';
 import * as repo from './invoices.repository';
@@ -69,6 +71,10 @@ export async function startInvoiceRun(ctx: InvoiceContext, schoolId: string, req
   if (await repo.findSucceededRun(ctx.db, schoolId, period.kind, period.start)) {
     throw new ConflictError('PERIOD_ALREADY_GENERATED', 'Invoices for this period were already generated.', { param: 'period' });
   }
+  // Periods of one kind never overlap, or an item would be billed twice for the same days.
+  if (await repo.findOverlappingRun(ctx.db, schoolId, period.kind, period.start, period.end)) {
+    throw new ConflictError('PERIOD_OVERLAPS', 'Another run of this kind covers part of this period.', { param: 'period' });
+  }
   try {
     const run = await repo.insertRun(ctx.db, { schoolId, periodKind: period.kind, label: period.label, start: period.start, end: period.end, dueOn, createdBy: ctx.principal.personId, at: ctx.clock.now() });
     await recordAuditEvent(ctx.db, { schoolId, actorPersonId: ctx.principal.personId, action: 'invoice_run.started', subjectType: 'invoice_run', subjectId: run.id, details: { period: period.label }, requestId: ctx.requestId, at: ctx.clock.now() });
@@ -118,7 +124,8 @@ export async function executeInvoiceRun(db: Knex, clock: Clock, schoolId: string
     await generate(db, clock, run);
     await repo.updateRun(db, schoolId, runId, { status: 'succeeded', finished_at: clock.now() });
   } catch (e) {
-    await repo.updateRun(db, schoolId, runId, { status: 'failed', finished_at: clock.now(), failure_reason: e instanceof Error ? e.message.slice(0, 500) : 'unknown' });
+    // Staff see a stable reason; the driver's message (SQL, constraint names) goes to the log only.
+    await repo.updateRun(db, schoolId, runId, { status: 'failed', finished_at: clock.now(), failure_reason: 'INTERNAL_ERROR' });
     throw e;
   }
   return (await repo.findRun(db, schoolId, runId))!;
@@ -140,6 +147,9 @@ async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promis
   ]);
   await repo.updateRun(db, schoolId, run.id, { total: students.length });
 
+  // Lock the versions before reading their prices: a concurrent price change either committed
+  // already (and is read here) or now finds the version locked and is refused.
+  await repo.lockVersions(db, schoolId, versions.map((v) => v.version_id), clock.now());
   const items = await repo.listBillingItems(db, schoolId, versions.map((v) => v.version_id));
   const itemsByVersion = new Map<string, PricedItem[]>();
   for (const i of items) {
@@ -250,10 +260,38 @@ async function writeBatch(db: Knex, clock: Clock, run: repo.InvoiceRunRow, prefi
     try {
       await db.transaction((trx) => insertPriced(trx, clock, run, prefix, [p]));
     } catch (e) {
-      failures.push({ student_id: p.student.person_id, code: 'WRITE_FAILED', message: e instanceof Error ? e.message.slice(0, 200) : 'write failed' });
+      failures.push({ student_id: p.student.person_id, code: 'WRITE_FAILED', message: 'The invoice could not be written; the service log has the cause.' });
     }
   }
   return failures;
+}
+
+/**
+ * Revenue is recognized when an invoice is issued: the student owes the total (receivable, debit)
+ * and each fee item earns its net (revenue, credit). Voiding posts the mirror image.
+ */
+function invoiceJournal(kind: 'invoice_issued' | 'invoice_voided', invoice: { school_id: string; id: string; person_id: string; total_vnd: string }, lines: { fee_item_id: string; total_vnd: string }[], at: Date): JournalInput {
+  const sign = kind === 'invoice_issued' ? 1 : -1;
+  const byItem = new Map<string, number>();
+  for (const l of lines) byItem.set(l.fee_item_id, (byItem.get(l.fee_item_id) ?? 0) + parseVnd(l.total_vnd));
+  return {
+    schoolId: invoice.school_id,
+    kind,
+    referenceType: 'invoice',
+    referenceId: invoice.id,
+    at,
+    entries: [
+      { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: sign * parseVnd(invoice.total_vnd) },
+      ...[...byItem].map(([feeItemId, net]) => ({ accountKind: 'revenue' as const, accountKey: feeItemId, amountVnd: -sign * net })),
+    ],
+  };
+}
+
+async function linesOf(db: Knex | Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<Map<string, { fee_item_id: string; total_vnd: string }[]>> {
+  const rows = await db('invoice_lines').where({ school_id: schoolId }).whereIn('invoice_id', invoiceIds).select<{ invoice_id: string; fee_item_id: string; total_vnd: string }[]>('invoice_id', 'fee_item_id', 'total_vnd');
+  const map = new Map<string, { fee_item_id: string; total_vnd: string }[]>();
+  for (const r of rows) map.set(r.invoice_id, [...(map.get(r.invoice_id) ?? []), r]);
+  return map;
 }
 
 function invoiceSeries(now: Date): string {
@@ -283,6 +321,10 @@ export async function issueInvoice(ctx: InvoiceContext, invoiceId: string): Prom
     // Nothing is due on a fully exempt invoice: it is issued as paid.
     const status = parseVnd(invoice.total_vnd) === 0 ? 'paid' : 'open';
     await trx('invoices').where({ school_id: invoice.school_id, id: invoiceId }).update({ status, series, number, issued_at: now });
+    const lines = await linesOf(trx, invoice.school_id, [invoiceId]);
+    await postJournals(trx, [invoiceJournal('invoice_issued', invoice, lines.get(invoiceId) ?? [], now)]);
+    // A student's credit (an earlier overpayment) pays the new invoice at once.
+    await applyStudentCredit(trx, invoice.school_id, [invoice.person_id], now);
     await recordAuditEvent(trx, { schoolId: invoice.school_id, actorPersonId: ctx.principal.personId, action: 'invoice.issued', subjectType: 'invoice', subjectId: invoiceId, details: { series, number }, requestId: ctx.requestId, at: now });
     return (await repo.findInvoiceById(trx, invoiceId))!;
   });
@@ -303,7 +345,7 @@ export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, ru
       .where({ 'i.school_id': schoolId, 'i.run_id': runId, 'i.status': 'draft' })
       .orderBy([{ column: 'c.grade' }, { column: 'c.name' }, { column: 'p.full_name' }, { column: 'i.id' }])
       .forUpdate('i')
-      .select<{ id: string; total_vnd: string }[]>('i.id', 'i.total_vnd');
+      .select<{ id: string; school_id: string; person_id: string; total_vnd: string }[]>('i.id', 'i.school_id', 'i.person_id', 'i.total_vnd');
     if (drafts.length === 0) return { issued: 0, first_number: null, last_number: null, series };
     const first = await repo.takeNumbers(trx, schoolId, series, drafts.length);
     await trx.raw(
@@ -311,6 +353,9 @@ export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, ru
        FROM unnest(?::text[], ?::int[]) AS u(id, number) WHERE i.school_id = ? AND i.id = u.id`,
       [series, now, drafts.map((d) => d.id), drafts.map((_, n) => first + n), schoolId],
     );
+    const lines = await linesOf(trx, schoolId, drafts.map((d) => d.id));
+    await postJournals(trx, drafts.map((d) => invoiceJournal('invoice_issued', d, lines.get(d.id) ?? [], now)));
+    await applyStudentCredit(trx, schoolId, drafts.map((d) => d.person_id), now);
     await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'invoice_run.issued', subjectType: 'invoice_run', subjectId: runId, details: { series, first, count: drafts.length }, requestId: ctx.requestId, at: now });
     return { issued: drafts.length, first_number: first, last_number: first + drafts.length - 1, series };
   });
@@ -326,6 +371,10 @@ export async function voidInvoice(ctx: InvoiceContext, invoiceId: string, reason
       throw new ConflictError('INVOICE_NOT_VOIDABLE', `An invoice that is ${invoice.status} or has payments cannot be voided.`);
     }
     await trx('invoices').where({ school_id: invoice.school_id, id: invoiceId }).update({ status: 'void', voided_at: now, void_reason: reason });
+    if (invoice.status === 'open') {
+      const lines = await linesOf(trx, invoice.school_id, [invoiceId]);
+      await postJournals(trx, [invoiceJournal('invoice_voided', invoice, lines.get(invoiceId) ?? [], now)]);
+    }
     await recordAuditEvent(trx, { schoolId: invoice.school_id, actorPersonId: ctx.principal.personId, action: 'invoice.voided', subjectType: 'invoice', subjectId: invoiceId, details: { reason }, requestId: ctx.requestId, at: now });
     return (await repo.findInvoiceById(trx, invoiceId))!;
   });

@@ -1,0 +1,22 @@
+import type { BankAdapter, Provider, SignedRequest, SimTransfer } from './bank-adapter';
+import { cassoAdapter, signCasso } from './casso';
+import { directAdapter, signDirect } from './direct';
+import { sepayAdapter, signSepay } from './sepay';
+import { signVnpay, vnpayAdapter } from './vnpay';
+
+export type * from './bank-adapter';
+
+export const BANK_ADAPTERS: Record<Provider, BankAdapter> = {
+  sepay: sepayAdapter,
+  casso: cassoAdapter,
+  vnpay: vnpayAdapter,
+  direct: directAdapter,
+};
+
+/** Signers that dress a transfer up as each provider would send it (bank simulator, tests). */
+export const SIGNERS: Record<Provider, (t: SimTransfer, secret: string, now: Date) => SignedRequest> = {
+  sepay: signSepay,
+  casso: signCasso,
+  vnpay: signVnpay,
+  direct: signDirect,
+};

@@ -1,0 +1,100 @@
+import type { Request, Response } from 'express';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { principalOf } from '../../http/auth';
+import type { RouteDef } from '../../http/routes';
+import { IdParam, PaginationQuery, parseBody, parseParams, parseQuery } from '../../http/validate';
+import type { Clock } from '../../lib/clock';
+import { parseVnd } from '../../lib/money';
+import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
+import * as svc from './payments.service';
+
+const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
+const SchoolParams = z.object({ school_id: IdParam('sch') }).strict();
+const ListQuery = PaginationQuery.strict();
+const EndpointBody = z.object({ provider: z.enum(['sepay', 'casso', 'vnpay', 'direct']), collection_account_id: IdParam('acct') }).strict();
+
+function inbound(req: Request): InboundRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) if (typeof value === 'string') query[name] = value;
+  return { headers, rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), query };
+}
+
+function renderPayment(p: Record<string, unknown>) {
+  return {
+    id: p.id,
+    school_id: p.school_id,
+    provider: p.provider,
+    student_id: p.person_id ?? null,
+    payment_code: p.payment_code ?? null,
+    amount_vnd: parseVnd(p.amount_vnd as string),
+    status: p.status,
+    occurred_at: p.occurred_at ? (p.occurred_at as Date).toISOString() : null,
+    recorded_at: (p.recorded_at as Date).toISOString(),
+  };
+}
+
+function renderException(e: Record<string, unknown>) {
+  return {
+    id: e.id,
+    school_id: e.school_id,
+    kind: e.kind,
+    bank_event_id: e.bank_event_id ?? null,
+    payment_id: e.payment_id ?? null,
+    amount_vnd: parseVnd(e.amount_vnd as string),
+    details: e.details,
+    status: e.status,
+    created_at: (e.created_at as Date).toISOString(),
+  };
+}
+
+export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }): RouteDef[] {
+  const callback = (provider: Provider): RouteDef['handler'] => async (req: Request, res: Response) => {
+    const { endpoint_id } = parseParams(EndpointParams, req);
+    const reply = await svc.receiveBankNotification(deps, provider, endpoint_id, inbound(req));
+    res.status(reply.status).json(reply.body);
+  };
+  return [
+    { method: 'post', path: '/callbacks/sepay/:endpoint_id', auth: 'public', body: 'raw', handler: callback('sepay') },
+    { method: 'post', path: '/callbacks/casso/:endpoint_id', auth: 'public', body: 'raw', handler: callback('casso') },
+    { method: 'get', path: '/callbacks/vnpay/:endpoint_id', auth: 'public', handler: callback('vnpay') },
+    { method: 'post', path: '/callbacks/direct/:endpoint_id', auth: 'public', body: 'raw', handler: callback('direct') },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/bank-endpoints',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const b = parseBody(EndpointBody, req);
+        const row = await svc.createBankEndpoint({ db: deps.db, clock: deps.clock, principal: principalOf(res) }, school_id, { provider: b.provider, collectionAccountId: b.collection_account_id });
+        res.status(201).json({ id: row.id, school_id: row.school_id, provider: row.provider, collection_account_id: row.collection_account_id, secret: row.secret, callback_path: `/callbacks/${row.provider}/${row.id}`, created_at: row.created_at.toISOString() });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/schools/:school_id/payments',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const q = parseQuery(ListQuery, req);
+        const page = await svc.listPayments({ db: deps.db, principal: principalOf(res) }, school_id, { limit: q.limit, startingAfter: q.starting_after });
+        res.json({ data: page.data.map(renderPayment), has_more: page.has_more });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/schools/:school_id/payment-exceptions',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const q = parseQuery(ListQuery, req);
+        const page = await svc.listPaymentExceptions({ db: deps.db, principal: principalOf(res) }, school_id, { limit: q.limit, startingAfter: q.starting_after });
+        res.json({ data: page.data.map(renderException), has_more: page.has_more });
+      },
+    },
+  ];
+}

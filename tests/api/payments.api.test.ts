@@ -1,0 +1,176 @@
+import request from 'supertest';
+import type { Provider, SimTransfer } from '../../src/integrations/banks/bank-adapter';
+import { SIGNERS } from '../../src/integrations/banks';
+import { loadPrincipal } from '../../src/modules/access/access.service';
+import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { countRows, demoSchool } from '../factories/demo';
+
+/**
+ * The money path from the bank's side: signed notifications in each provider's real wire format,
+ * sent over HTTP to the running app. After every scenario the ledger's invariants must hold.
+ */
+let app: TestApp;
+let school: Awaited<ReturnType<typeof demoSchool>>;
+const secrets = new Map<Provider, { endpointId: string; secret: string }>();
+let accountNumber: string;
+let seq = 0;
+
+async function issueMonth(month: string): Promise<void> {
+  const principal = await loadPrincipal(app.db, school.accountant);
+  const ctx = { db: app.db, clock: app.clock, principal };
+  const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month });
+  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
+  await issueRunInvoices(ctx, school.id, run.id);
+}
+
+beforeAll(async () => {
+  app = await startTestApp();
+  school = await demoSchool(app.db, 3); // Trường Tiểu học Nguyễn Trãi, 360 students
+  await issueMonth('2026-11');
+  const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
+  accountNumber = account.account_number;
+  for (const provider of ['sepay', 'casso', 'vnpay', 'direct'] as const) {
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/bank-endpoints`).set('authorization', `Bearer ${app.tokenFor(school.admin)}`).send({ provider, collection_account_id: account.id });
+    expect(res.status).toBe(201);
+    secrets.set(provider, { endpointId: res.body.id, secret: res.body.secret });
+  }
+}, 60_000);
+afterAll(() => app.close());
+
+afterEach(async () => {
+  expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+});
+
+function transfer(over: Partial<SimTransfer>): SimTransfer {
+  seq++;
+  return { externalId: `TX${Date.now()}${seq}`, amountVnd: 100000, accountNumber, description: 'chuyen tien', occurredAt: app.clock.now(), bankReference: `FT${seq}`, payerName: 'NGUYEN VAN A', ...over };
+}
+
+async function deliver(provider: Provider, t: SimTransfer, secretOverride?: string) {
+  const { endpointId, secret } = secrets.get(provider)!;
+  const signed = SIGNERS[provider](t, secretOverride ?? secret, app.clock.now());
+  const path = `/callbacks/${provider}/${endpointId}`;
+  if (signed.method === 'GET') return request(app.baseUrl).get(path).query(signed.query).set(signed.headers);
+  return request(app.baseUrl).post(path).set(signed.headers).send(signed.body ?? '');
+}
+
+async function openInvoice(offset = 0) {
+  return app.db('invoices').where({ school_id: school.id, status: 'open' }).orderBy('id').offset(offset).first<{ id: string; person_id: string; payment_code: string; total_vnd: string; paid_vnd: string; status: string }>();
+}
+
+const invoice = (id: string) => app.db('invoices').where({ id }).first();
+
+describe('bank notifications', () => {
+  test('an exact payment by SePay transfer pays the invoice; the replay is answered the same and records nothing', async () => {
+    const inv = await openInvoice();
+    const t = transfer({ amountVnd: Number(inv.total_vnd), description: `MBVCB.123 HP ${inv.payment_code} thanh toan hoc phi`, paymentCode: inv.payment_code });
+    const first = await deliver('sepay', t);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ success: true });
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid', paid_vnd: inv.total_vnd });
+    const payments = await countRows(app.db, 'payments');
+    const replay = await deliver('sepay', t);
+    expect(replay.status).toBe(first.status);
+    expect(replay.body).toEqual(first.body);
+    expect(await countRows(app.db, 'payments')).toBe(payments);
+  });
+
+  test('a partial Casso payment leaves the invoice partially paid, with the code found inside the bank\'s text', async () => {
+    const inv = await openInvoice();
+    const res = await deliver('casso', transfer({ amountVnd: 100000, description: `IBFT ${inv.payment_code.toLowerCase()}-CHUYEN KHOAN` }));
+    expect(res.status).toBe(200);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'partially_paid', paid_vnd: '100000' });
+  });
+
+  test('an overpayment becomes credit, which pays the next invoice when it is issued', async () => {
+    const inv = await openInvoice();
+    const extra = 150000;
+    const res = await deliver('direct', transfer({ amountVnd: Number(inv.total_vnd) + extra, description: `Hoc phi ${inv.payment_code}` }));
+    expect(res.status).toBe(200);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid' });
+    const credit = await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'credit', account_key: inv.person_id }).sum('amount_vnd as sum').first();
+    expect(Number(credit!.sum)).toBe(-extra);
+
+    await issueMonth('2026-12');
+    const next = await app.db('invoices').where({ school_id: school.id, person_id: inv.person_id, period_label: 'Tháng 12/2026' }).first();
+    expect(next).toMatchObject({ status: 'partially_paid', paid_vnd: String(extra) });
+    const after = await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'credit', account_key: inv.person_id }).sum('amount_vnd as sum').first();
+    expect(Number(after!.sum)).toBe(0);
+  });
+
+  test('money without a known payment code goes to suspense and the exception queue', async () => {
+    const res = await deliver('sepay', transfer({ amountVnd: 500000, description: 'ung ho quy lop' }));
+    expect(res.status).toBe(200);
+    const payment = await app.db('payments').where({ school_id: school.id, status: 'unattributed' }).orderBy('recorded_at', 'desc').first();
+    expect(payment).toMatchObject({ amount_vnd: '500000', person_id: null });
+    expect(await app.db('payment_exceptions').where({ school_id: school.id, payment_id: payment.id, kind: 'unattributed' })).toHaveLength(1);
+    const suspense = await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'suspense' }).sum('amount_vnd as sum').first();
+    expect(Number(suspense!.sum)).toBeLessThanOrEqual(-500000);
+  });
+
+  test('a replay of the same transaction id with another amount is refused with 409 and raised; no payment', async () => {
+    const inv = await openInvoice();
+    const t = transfer({ amountVnd: 50000, description: inv.payment_code });
+    expect((await deliver('sepay', t)).status).toBe(200);
+    const payments = await countRows(app.db, 'payments');
+    const forged = await deliver('sepay', { ...t, amountVnd: 5_000_000 });
+    expect(forged.status).toBe(409);
+    expect(await countRows(app.db, 'payments')).toBe(payments);
+    expect(await app.db('payment_exceptions').where({ school_id: school.id, kind: 'external_id_amount_mismatch' })).toHaveLength(1);
+  });
+
+  test.each(['sepay', 'casso', 'direct'] as const)('a %s notification signed with the wrong secret is refused and nothing is stored', async (provider) => {
+    const events = await countRows(app.db, 'bank_events');
+    const res = await deliver(provider, transfer({ description: 'x' }), provider === 'direct' ? `whsec_${Buffer.from('another-school-secret-000000000').toString('base64')}` : 'another-school-secret-0000000000');
+    expect(res.status).toBe(401);
+    expect(await countRows(app.db, 'bank_events')).toBe(events);
+  });
+
+  test('VNPay IPN: the right amount confirms (00); a wrong amount (04), an unknown order (01) and a paid order (02) record no payment', async () => {
+    const inv = await openInvoice();
+    const payments = await countRows(app.db, 'payments');
+    const wrong = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: inv.payment_code, description: `Thanh toan ${inv.payment_code}` }));
+    expect(wrong.body).toEqual({ RspCode: '04', Message: 'Invalid amount' });
+    const unknown = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: '2222222222', description: 'x' }));
+    expect(unknown.body.RspCode).toBe('01');
+    expect(await countRows(app.db, 'payments')).toBe(payments);
+    const ok = await deliver('vnpay', transfer({ amountVnd: Number(inv.total_vnd) - Number(inv.paid_vnd), paymentCode: inv.payment_code, description: `Thanh toan ${inv.payment_code}` }));
+    expect(ok.body).toEqual({ RspCode: '00', Message: 'Confirm Success' });
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid' });
+    const again = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: inv.payment_code, description: 'x' }));
+    expect(again.body.RspCode).toBe('02');
+    expect(await countRows(app.db, 'payments')).toBe(payments + 1);
+  });
+});
+
+describe('storm', () => {
+  test('distinct transactions delivered up to three times, shuffled and concurrent across providers, make exactly one payment each', async () => {
+    const N = Number(process.env.STORM_TRANSACTIONS ?? 600);
+    const invoices = await app.db('invoices').where({ school_id: school.id }).whereIn('status', ['open', 'partially_paid']).select('payment_code');
+    const providers: Provider[] = ['sepay', 'casso', 'direct'];
+    const before = await countRows(app.db, 'payments');
+    const txs = Array.from({ length: N }, (_, i) => ({
+      provider: providers[i % providers.length]!,
+      t: transfer({ externalId: `STORM-${i}`, amountVnd: 10000 + ((i * 7919) % 400000), description: `HP ${invoices[i % invoices.length]!.payment_code}` }),
+    }));
+    const deliveries = txs.flatMap((x, i) => Array.from({ length: 1 + (i % 3) }, () => x)).sort(() => Math.random() - 0.5);
+    const replies = new Map<string, string[]>();
+    let next = 0;
+    await Promise.all(Array.from({ length: 40 }, async () => {
+      while (next < deliveries.length) {
+        const d = deliveries[next++]!;
+        const res = await deliver(d.provider, d.t);
+        expect(res.status).toBe(200);
+        replies.set(d.t.externalId, [...(replies.get(d.t.externalId) ?? []), JSON.stringify(res.body)]);
+      }
+    }));
+    expect(await countRows(app.db, 'payments')).toBe(before + N);
+    for (const answers of replies.values()) expect(new Set(answers).size).toBe(1);
+    const mismatched = await app.db.raw(`
+      SELECT i.id FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount_vnd) AS s FROM allocations WHERE school_id = ? GROUP BY invoice_id) a ON a.invoice_id = i.id
+      WHERE i.school_id = ? AND i.paid_vnd <> coalesce(a.s, 0)`, [school.id, school.id]);
+    expect(mismatched.rows).toEqual([]);
+  }, 180_000);
+});
