@@ -259,8 +259,8 @@ async function writeBatch(db: Knex, clock: Clock, run: repo.InvoiceRunRow, prefi
   for (const p of priced) {
     try {
       await db.transaction((trx) => insertPriced(trx, clock, run, prefix, [p]));
-    } catch (e) {
-      failures.push({ student_id: p.student.person_id, code: 'WRITE_FAILED', message: 'The invoice could not be written; the service log has the cause.' });
+    } catch {
+      failures.push({ student_id: p.student.person_id, code: 'WRITE_FAILED', message: 'The invoice could not be written; starting the run again retries it.' });
     }
   }
   return failures;
