@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { centuryGenderDigit } from '../src/lib/personal-id';
 
@@ -256,6 +257,15 @@ async function seedDemoFees(trx: Knex.Transaction, schoolIds: Map<string, string
       );
     }
     await trx('school_days').insert(days.map((day) => ({ school_id: schoolId, day })));
-    await trx('collection_accounts').insert({ school_id: schoolId, bank_bin: '970436', account_number: `00710001234${n + 1}`, account_name: school.name.replace(/^Trường /, 'TRUONG ').toUpperCase(), is_default: true });
+    const [account] = await trx('collection_accounts')
+      .insert({ school_id: schoolId, bank_bin: '970436', account_number: `00710001234${n + 1}`, account_name: school.name.replace(/^Trường /, 'TRUONG ').toUpperCase(), is_default: true })
+      .returning<{ id: string }[]>('id');
+    // Callback endpoints for the bank simulator (POST /sim/bank/transfers); secrets are random per install.
+    await trx('bank_endpoints').insert([
+      { school_id: schoolId, provider: 'sepay', collection_account_id: account!.id, secret: randomBytes(32).toString('hex') },
+      { school_id: schoolId, provider: 'casso', collection_account_id: account!.id, secret: randomBytes(32).toString('hex') },
+      { school_id: schoolId, provider: 'vnpay', collection_account_id: account!.id, secret: randomBytes(32).toString('hex') },
+      { school_id: schoolId, provider: 'direct', collection_account_id: account!.id, secret: `whsec_${randomBytes(32).toString('base64')}` },
+    ]);
   }
 }

@@ -6,6 +6,7 @@ import { AppError, errorMiddleware, notFoundRoute } from './http/errors';
 import { idempotency } from './http/idempotency';
 import { requestId, requestLogger } from './http/request-context';
 import type { RouteDef } from './http/routes';
+import { bankSimulatorRoutes } from './integrations/banks/bank-simulator';
 import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
 import type { Clock } from './lib/clock';
@@ -45,6 +46,8 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...invoiceRoutes(deps),
     ...paymentRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
+    // The bank simulator rides with the other simulators (development and tests only).
+    ...(deps.vneidSimulator ? bankSimulatorRoutes(deps) : []),
   ];
 }
 
