@@ -32,22 +32,29 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TRIGGER journals_append_only BEFORE UPDATE OR DELETE ON journals FOR EACH ROW EXECUTE FUNCTION forbid_update_or_delete();
     CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries FOR EACH ROW EXECUTE FUNCTION forbid_update_or_delete();
 
-    -- Checked at commit, so a journal is written entry by entry and must balance by the end.
-    CREATE FUNCTION check_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    -- Every statement that writes entries must leave each journal it touched balanced: a journal's
+    -- entries are written in one statement. One check per statement (not per row) keeps bulk
+    -- issuing fast.
+    CREATE FUNCTION check_journals_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
-      total numeric;
+      bad record;
     BEGIN
-      SELECT coalesce(sum(amount_vnd), 0) INTO total FROM ledger_entries WHERE school_id = NEW.school_id AND journal_id = NEW.journal_id;
-      IF total <> 0 THEN
-        RAISE EXCEPTION 'journal % does not balance (sum %)', NEW.journal_id, total USING ERRCODE = '23514';
+      SELECT e.journal_id, sum(e.amount_vnd) AS total INTO bad
+      FROM ledger_entries e
+      WHERE (e.school_id, e.journal_id) IN (SELECT DISTINCT n.school_id, n.journal_id FROM new_entries n)
+      GROUP BY e.school_id, e.journal_id
+      HAVING sum(e.amount_vnd) <> 0
+      LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'journal % does not balance (sum %)', bad.journal_id, bad.total USING ERRCODE = '23514';
       END IF;
       RETURN NULL;
     END $$;
-    CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
-      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_journal_balanced();
+    CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+      REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION check_journals_balanced();
   `);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE ledger_entries, journals; DROP FUNCTION check_journal_balanced();');
+  await knex.raw('DROP TABLE ledger_entries, journals; DROP FUNCTION check_journals_balanced();');
 }

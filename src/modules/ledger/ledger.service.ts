@@ -6,7 +6,7 @@ import { parseVnd } from '../../lib/money';
  * The double-entry ledger (DESIGN.md 3). Accounts are (kind, key) within a school:
  * bank_clearing per collection account, receivable per student, revenue per fee item, credit per
  * student, suspense per school (key ''). Debits are positive, credits negative; every journal sums
- * to zero, which the code checks before writing and the database checks again at commit.
+ * to zero, which the code checks before writing and a trigger checks again for every statement.
  */
 export type AccountKind = 'bank_clearing' | 'receivable' | 'revenue' | 'credit' | 'suspense';
 export type JournalKind = 'invoice_issued' | 'invoice_voided' | 'payment_received' | 'credit_applied' | 'payment_reversed';
