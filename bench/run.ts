@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger';
 import { issueAccessToken } from '../src/modules/identity/access-tokens';
 import { generateSigningKey } from '../src/modules/identity/signing-keys';
 import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
+import { benchCallbacks } from './callbacks.bench';
 import { benchInvoices } from './invoices.bench';
 
 /**
@@ -24,6 +25,7 @@ import { benchInvoices } from './invoices.bench';
  * - api: authenticated reads through the whole stack (token check, principal from the database,
  *   scope check, query, JSON): GET /v1/me and a class roster page, at concurrency 20.
  * - invoices: generation of a month's invoices for 100,000 students with five items each.
+ * - callbacks: pgbench TPS on the same server, then signed bank callbacks at concurrency 50 for 30 s.
  */
 interface Figures {
   [name: string]: number | string;
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
       const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.query(`DROP DATABASE IF EXISTS ${name}_pgbench WITH (FORCE)`);
       await c.end();
     };
     figures.database = 'server';
@@ -122,6 +125,12 @@ async function main(): Promise<void> {
       const figures_ = await benchInvoices(db);
       Object.assign(figures, { invoices_students: figures_.students, invoices_seconds: figures_.seconds, invoices_per_s: figures_.invoices_per_s });
       if (wanted.size === 1) Object.assign(figures, figures_);
+    }
+
+    if (run('callbacks')) {
+      const c = await benchCallbacks(db, databaseUrl, createLogger('silent'));
+      Object.assign(figures, { pgbench_tps: c.pgbench_tps, callbacks_per_s: c.callbacks_per_s, callbacks_p99_ms: c.p99_ms, callbacks_errors: c.errors, callbacks_ratio: c.ratio });
+      if (wanted.size === 1) Object.assign(figures, c);
     }
   } finally {
     await db.destroy();

@@ -53,7 +53,7 @@ export async function up(knex: Knex): Promise<void> {
       number          integer CHECK (number >= 1),
       total_vnd       bigint NOT NULL CHECK (total_vnd >= 0),
       paid_vnd        bigint NOT NULL DEFAULT 0 CHECK (paid_vnd >= 0 AND paid_vnd <= total_vnd),
-      payment_code    char(10) NOT NULL,
+      payment_code    text NOT NULL CHECK (payment_code ~ '^[2-9A-HJ-NP-Z]{10}$'),
       pay_token       text NOT NULL CHECK (length(pay_token) >= 22),
       created_at      timestamptz NOT NULL DEFAULT now(),
       issued_at       timestamptz,

@@ -1,0 +1,117 @@
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import type { Knex } from 'knex';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { buildApp } from '../src/app';
+import { SIGNERS } from '../src/integrations/banks';
+import { createOidcClient } from '../src/integrations/vneid/oidc-client';
+import { systemClock } from '../src/lib/clock';
+import { loadPrincipal } from '../src/modules/access/access.service';
+import { generateSigningKey } from '../src/modules/identity/signing-keys';
+import { issueRunInvoices } from '../src/modules/invoices/invoices.service';
+import { benchInvoices } from './invoices.bench';
+
+/**
+ * Signed bank callbacks against the database's own yardstick. First pgbench (TPC-B-like,
+ * `-M prepared -c 8 -j 2 -T 30`, scale 20) measures what this PostgreSQL does on this machine;
+ * then signed direct-partner callbacks (Standard Webhooks, HMAC-SHA256), each paying a distinct
+ * issued invoice, are driven at concurrency 50 for 30 s from a worker thread (its own event loop,
+ * so the load generator does not share the server's).
+ */
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { base, requests, concurrency, seconds } = workerData;
+const latencies = [];
+let errors = 0, next = 0;
+const deadline = Date.now() + seconds * 1000;
+async function one() {
+  while (Date.now() < deadline && next < requests.length) {
+    const r = requests[next++];
+    const t = performance.now();
+    try {
+      const res = await fetch(base + r.path, { method: 'POST', headers: r.headers, body: r.body });
+      const body = await res.json();
+      if (res.status !== 200 || body.received !== true) errors++;
+    } catch { errors++; }
+    latencies.push(performance.now() - t);
+  }
+}
+const started = performance.now();
+Promise.all(Array.from({ length: concurrency }, one)).then(() => {
+  parentPort.postMessage({ latencies, errors, elapsedMs: performance.now() - started, exhausted: next >= requests.length });
+});
+`;
+
+function pgbench(databaseUrl: string, seconds: number): number {
+  const env = { ...process.env, PGCONNECT_TIMEOUT: '10' };
+  execFileSync('pgbench', ['-i', '-q', '-s', '20', databaseUrl], { env, stdio: 'pipe' });
+  const out = execFileSync('pgbench', ['-M', 'prepared', '-c', '8', '-j', '2', '-T', String(seconds), databaseUrl], { env, stdio: 'pipe' }).toString();
+  const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(out) ?? /tps = ([\d.]+)/.exec(out);
+  if (!match) throw new Error(`pgbench printed no tps:\n${out}`);
+  return Number(match[1]);
+}
+
+export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logger, seconds = 30): Promise<Record<string, number | string>> {
+  // pgbench first, on a database of its own, so its tables do not touch ours.
+  const u = new URL(databaseUrl);
+  const pgbenchDb = `${u.pathname.slice(1)}_pgbench`;
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${pgbenchDb}`);
+  await admin.end();
+  u.pathname = `/${pgbenchDb}`;
+  const pgbenchTps = pgbench(u.toString(), seconds);
+  console.log(`callbacks: pgbench ${pgbenchTps.toFixed(0)} tps`);
+
+  if (!(await db('schools').where({ code: 'BENCH-1' }).first())) await benchInvoices(db, 30_000);
+  const school = await db('schools').where({ code: 'BENCH-1' }).first<{ id: string }>('id');
+  const run = await db('invoice_runs').where({ school_id: school.id }).first<{ id: string; created_by: string }>('id', 'created_by');
+  await db('staff_assignments').insert({ school_id: school.id, person_id: run.created_by, role: 'school_admin' }).onConflict().ignore();
+  const principal = await loadPrincipal(db, (await db('people').where({ id: run.created_by }).first<{ personal_id: string }>('personal_id')).personal_id);
+  const issued = await issueRunInvoices({ db, clock: systemClock, principal }, school.id, run.id);
+  console.log(`callbacks: ${issued.issued} invoices issued to pay`);
+
+  const [account] = await db('collection_accounts').insert({ school_id: school.id, bank_bin: '970436', account_number: '0071999999', account_name: 'TRUONG BENCH', is_default: true }).returning<{ id: string; account_number: string }[]>(['id', 'account_number']);
+  const secret = `whsec_${Buffer.from('bench-secret-bench-secret-bench-secret').toString('base64')}`;
+  const [endpoint] = await db('bank_endpoints').insert({ school_id: school.id, provider: 'direct', collection_account_id: account!.id, secret }).returning<{ id: string }[]>('id');
+  const invoices = await db('invoices').where({ school_id: school.id, status: 'open' }).select<{ payment_code: string; total_vnd: string }[]>('payment_code', 'total_vnd');
+  const now = new Date();
+  const requests = invoices.map((inv, n) => {
+    const signed = SIGNERS.direct({ externalId: `BENCH-${n}`, amountVnd: Number(inv.total_vnd), accountNumber: account!.account_number, description: `HP ${inv.payment_code}`, occurredAt: now }, secret, now);
+    return { path: `/callbacks/direct/${endpoint!.id}`, headers: signed.headers, body: signed.body };
+  });
+
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const key = generateSigningKey();
+  server.on('request', buildApp({
+    db, clock: systemClock, logger, publicBaseUrl: base,
+    tokens: { key, issuer: 'bench', audience: 'bench', ttlSeconds: 60 },
+    identityProvider: createOidcClient({ issuerUrl: `${base}/sim/vneid`, clientId: 'b', clientSecret: 'b', redirectUri: `${base}/cb` }, systemClock),
+  }));
+  const result = await new Promise<{ latencies: number[]; errors: number; elapsedMs: number; exhausted: boolean }>((resolve, reject) => {
+    const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { base, requests, concurrency: 50, seconds } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  server.closeAllConnections();
+  server.close();
+
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
+  const perSecond = result.latencies.length / (result.elapsedMs / 1000);
+  const payments = await db('payments').where({ school_id: school.id }).count<{ count: string }[]>('* as count');
+  console.log(`callbacks: ${result.latencies.length} in ${(result.elapsedMs / 1000).toFixed(1)} s = ${perSecond.toFixed(0)}/s, p99 ${p99.toFixed(1)} ms, errors ${result.errors}, payments recorded ${payments[0]!.count}${result.exhausted ? ' (ran out of invoices before the time was up)' : ''}`);
+  return {
+    bench: 'callbacks',
+    pgbench_tps: Math.round(pgbenchTps),
+    callbacks_per_s: Math.round(perSecond),
+    p99_ms: +p99.toFixed(1),
+    errors: result.errors,
+    ratio: +(perSecond / pgbenchTps).toFixed(3),
+  };
+}
