@@ -288,7 +288,8 @@ function invoiceJournal(kind: 'invoice_issued' | 'invoice_voided', invoice: { sc
 }
 
 async function linesOf(db: Knex | Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<Map<string, { fee_item_id: string; total_vnd: string }[]>> {
-  const rows = await db('invoice_lines').where({ school_id: schoolId }).whereIn('invoice_id', invoiceIds).select<{ invoice_id: string; fee_item_id: string; total_vnd: string }[]>('invoice_id', 'fee_item_id', 'total_vnd');
+  // One array parameter, not one parameter per id: a run may hold more ids than PostgreSQL's 65,535 bind limit.
+  const rows = await db('invoice_lines').where({ school_id: schoolId }).whereRaw('invoice_id = ANY(?::text[])', [invoiceIds]).select<{ invoice_id: string; fee_item_id: string; total_vnd: string }[]>('invoice_id', 'fee_item_id', 'total_vnd');
   const map = new Map<string, { fee_item_id: string; total_vnd: string }[]>();
   for (const r of rows) map.set(r.invoice_id, [...(map.get(r.invoice_id) ?? []), r]);
   return map;

@@ -278,7 +278,7 @@ export async function applyStudentCredit(trx: Knex.Transaction, schoolId: string
   if (personIds.length === 0) return;
   const withCredit = await trx('ledger_entries')
     .where({ school_id: schoolId, account_kind: 'credit' })
-    .whereIn('account_key', [...new Set(personIds)])
+    .whereRaw('account_key = ANY(?::text[])', [[...new Set(personIds)]])
     .groupBy('account_key')
     .havingRaw('sum(amount_vnd) < 0')
     .pluck('account_key');
@@ -287,7 +287,7 @@ export async function applyStudentCredit(trx: Knex.Transaction, schoolId: string
   // Read again under the lock: a concurrent payment or issue may have moved the credit meanwhile.
   const credits = await trx('ledger_entries')
     .where({ school_id: schoolId, account_kind: 'credit' })
-    .whereIn('account_key', withCredit)
+    .whereRaw('account_key = ANY(?::text[])', [withCredit])
     .groupBy('account_key')
     .havingRaw('sum(amount_vnd) < 0')
     .select<{ account_key: string; sum: string }[]>('account_key', trx.raw('sum(amount_vnd) AS sum'));
