@@ -6,13 +6,15 @@ import { AppError, ConflictError, ValidationError } from './errors';
 
 /**
  * Idempotency-Key with Stripe semantics, enforced by the primary key (principal, key):
- * the first request runs and its response is stored; a replay gets the stored response; a replay
+ * the first request runs and its response is stored for 24 hours; a replay gets the stored response; a replay
  * while the first is still running gets 409; the same key with a different request gets 422.
  * A 5xx is not stored, so the client may retry. If a process dies mid-request the lock lapses
  * after LOCK_MS and a retry may run; the natural-key constraints behind every create keep that
  * retry from creating a second object.
  */
 const LOCK_MS = 60_000;
+/** Stored responses are replayed for 24 hours (Stripe); after that the key may be used afresh. */
+const KEY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_PATTERN = /^[A-Za-z0-9_\-.:]{1,255}$/;
 
 interface StoredKey {
@@ -38,6 +40,8 @@ export function idempotency(deps: { db: Knex; clock: Clock }): RequestHandler {
     const now = deps.clock.now();
     const lockedUntil = new Date(now.getTime() + LOCK_MS);
 
+    // An expired key is forgotten first, so the insert below treats the request as new.
+    await deps.db('idempotency_keys').where({ principal, key }).where('created_at', '<', new Date(now.getTime() - KEY_TTL_MS)).delete();
     const inserted = await deps.db('idempotency_keys')
       .insert({ principal, key, method: req.method, path: req.originalUrl, request_hash: requestHash, locked_until: lockedUntil, created_at: now })
       .onConflict(['principal', 'key'])

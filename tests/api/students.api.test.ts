@@ -141,6 +141,15 @@ describe('POST /v1/schools/{school_id}/students', () => {
     const misuse = await postStudent({ ...student, full_name: 'Người Khác' }).set('idempotency-key', 'create-student-0001');
     expect(misuse.status).toBe(422);
     expect(misuse.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    // After 24 hours the key is forgotten: the same request runs again (and meets the natural key).
+    app.clock.advanceMs(25 * 60 * 60 * 1000);
+    try {
+      const later = await postStudent(student).set('idempotency-key', 'create-student-0001');
+      expect(later.status).toBe(409);
+      expect(later.headers['idempotent-replayed']).toBeUndefined();
+    } finally {
+      app.clock.advanceMs(-25 * 60 * 60 * 1000);
+    }
   });
 });
 
