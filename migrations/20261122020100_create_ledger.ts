@@ -7,7 +7,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE journals (
       school_id      text NOT NULL REFERENCES schools (id),
       id             text NOT NULL DEFAULT new_id('jnl'),
-      kind           text NOT NULL CHECK (kind IN ('invoice_issued', 'invoice_voided', 'payment_received', 'credit_applied', 'payment_reversed')),
+      kind           text NOT NULL CHECK (kind IN ('invoice_issued', 'invoice_voided', 'payment_received', 'credit_applied', 'suspense_attributed', 'payment_reversed')),
       reference_type text NOT NULL,
       reference_id   text NOT NULL,
       memo           text,

@@ -48,8 +48,8 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE payments (
       school_id             text NOT NULL REFERENCES schools (id),
       id                    text NOT NULL DEFAULT new_id('pay'),
-      bank_event_id         text NOT NULL,
-      provider              text NOT NULL,
+      bank_event_id         text,
+      provider              text NOT NULL CHECK (provider IN ('sepay', 'casso', 'vnpay', 'direct', 'manual')),
       collection_account_id text,
       person_id             text REFERENCES people (id),
       payment_code          text,
@@ -57,11 +57,16 @@ export async function up(knex: Knex): Promise<void> {
       status                text NOT NULL CHECK (status IN ('attributed', 'unattributed')),
       occurred_at           timestamptz,
       recorded_at           timestamptz NOT NULL,
+      -- Manual payments (exceptional cash) carry who recorded them and why.
+      recorded_by           text REFERENCES people (id),
+      reason                text,
       PRIMARY KEY (school_id, id),
       FOREIGN KEY (school_id, bank_event_id) REFERENCES bank_events (school_id, id),
       -- A payment is recorded once per bank event.
       UNIQUE (school_id, bank_event_id),
-      CHECK ((status = 'attributed') = (person_id IS NOT NULL))
+      CHECK ((status = 'attributed') = (person_id IS NOT NULL)),
+      CHECK ((provider = 'manual') = (bank_event_id IS NULL)),
+      CHECK (provider <> 'manual' OR (recorded_by IS NOT NULL AND reason IS NOT NULL))
     );
     CREATE INDEX payments_person_idx ON payments (school_id, person_id);
 
@@ -92,9 +97,13 @@ export async function up(knex: Knex): Promise<void> {
       details       jsonb NOT NULL DEFAULT '{}'::jsonb,
       status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
       created_at    timestamptz NOT NULL,
+      resolved_by   text REFERENCES people (id),
+      resolved_at   timestamptz,
+      resolution    jsonb,
       PRIMARY KEY (school_id, id),
       FOREIGN KEY (school_id, bank_event_id) REFERENCES bank_events (school_id, id),
-      FOREIGN KEY (school_id, payment_id) REFERENCES payments (school_id, id)
+      FOREIGN KEY (school_id, payment_id) REFERENCES payments (school_id, id),
+      CHECK ((status = 'resolved') = (resolved_at IS NOT NULL))
     );
     CREATE INDEX payment_exceptions_open_idx ON payment_exceptions (school_id, created_at) WHERE status = 'open';
 

@@ -177,6 +177,47 @@ describe('endpoints and the bank simulator', () => {
   });
 });
 
+describe('staff operations', () => {
+  const staff = () => ({ authorization: `Bearer ${app.tokenFor(school.accountant)}` });
+
+  test('an accountant records an exceptional cash payment with a reason; it pays the invoice and is audited', async () => {
+    // The cash covers everything the student owes, so every open invoice of theirs ends up paid.
+    const inv = await openInvoice(7);
+    const owed = await app.db('invoices').where({ school_id: school.id, person_id: inv.person_id }).whereIn('status', ['open', 'partially_paid']).select('id', 'total_vnd', 'paid_vnd');
+    const amount = owed.reduce((s, o) => s + Number(o.total_vnd) - Number(o.paid_vnd), 0);
+    const noReason = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(staff()).send({ payment_code: inv.payment_code, amount_vnd: amount });
+    expect(noReason.status).toBe(400);
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(staff()).send({ payment_code: inv.payment_code, amount_vnd: amount, reason: 'Phụ huynh nộp tiền mặt tại trường' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ provider: 'manual', status: 'attributed', amount_vnd: amount });
+    for (const o of owed) expect(await invoice(o.id)).toMatchObject({ status: 'paid' });
+    expect(await app.db('audit_events').where({ school_id: school.id, action: 'payment.recorded_manually', subject_id: res.body.id })).toHaveLength(1);
+    const unknown = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(staff()).send({ payment_code: '2222222222', amount_vnd: 1000, reason: 'thử' });
+    expect(unknown.status).toBe(422);
+  });
+
+  test('money in suspense is attributed to a student by resolving its exception; it leaves suspense and pays their invoice', async () => {
+    const res = await deliver('sepay', transfer({ amountVnd: 120000, description: 'chuyen tien hoc phi con' }));
+    expect(res.status).toBe(200);
+    const exception = await app.db('payment_exceptions').where({ school_id: school.id, kind: 'unattributed', status: 'open' }).orderBy('created_at', 'desc').first();
+    const suspenseBefore = Number((await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'suspense' }).sum('amount_vnd as s').first())!.s);
+    const inv = await openInvoice(5);
+    const resolved = await request(app.baseUrl).post(`/v1/schools/${school.id}/payment-exceptions/${exception.id}/resolve`).set(staff()).send({ payment_code: inv.payment_code, reason: 'Phụ huynh gọi điện xác nhận' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ status: 'resolved', resolution: { action: 'attributed', student_id: inv.person_id } });
+    const suspenseAfter = Number((await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'suspense' }).sum('amount_vnd as s').first())!.s);
+    expect(suspenseAfter - suspenseBefore).toBe(120000);
+    // The money now pays the student's invoices (oldest first), through allocations of the suspended payment.
+    const allocations = await app.db('allocations as a').join('invoices as i', (j) => j.on('i.school_id', '=', 'a.school_id').andOn('i.id', '=', 'a.invoice_id')).where({ 'a.school_id': school.id, 'a.payment_id': exception.payment_id }).select('i.person_id', 'a.amount_vnd');
+    expect(allocations.length).toBeGreaterThan(0);
+    expect(allocations.every((a) => a.person_id === inv.person_id)).toBe(true);
+    expect(allocations.reduce((s, a) => s + Number(a.amount_vnd), 0)).toBe(120000);
+    const again = await request(app.baseUrl).post(`/v1/schools/${school.id}/payment-exceptions/${exception.id}/resolve`).set(staff()).send({ reason: 'lần nữa' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('PAYMENT_EXCEPTION_RESOLVED');
+  });
+});
+
 describe('storm', () => {
   test('distinct transactions delivered up to three times, shuffled and concurrent across providers, make exactly one payment each', async () => {
     const N = Number(process.env.STORM_TRANSACTIONS ?? 2000);

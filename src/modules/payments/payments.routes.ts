@@ -8,12 +8,17 @@ import { IdParam, PaginationQuery, parseBody, parseParams, parseQuery } from '..
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
+import { AmountVnd } from '../fees/fees.schemas';
 import * as svc from './payments.service';
 
 const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
 const SchoolParams = z.object({ school_id: IdParam('sch') }).strict();
 const ListQuery = PaginationQuery.strict();
 const EndpointBody = z.object({ provider: z.enum(['sepay', 'casso', 'vnpay', 'direct']), collection_account_id: IdParam('acct') }).strict();
+const ExceptionParams = z.object({ school_id: IdParam('sch'), exception_id: IdParam('exc') }).strict();
+const PaymentCode = z.string().regex(/^[0-9A-Za-z]{10}$/, 'must be a 10-symbol payment code');
+const ManualPaymentBody = z.object({ payment_code: PaymentCode, amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
+const ResolveBody = z.object({ payment_code: PaymentCode.optional(), reason: z.string().trim().min(3).max(500) }).strict();
 
 function inbound(req: Request): InboundRequest {
   const headers: Record<string, string | undefined> = {};
@@ -48,6 +53,8 @@ function renderException(e: Record<string, unknown>) {
     details: e.details,
     status: e.status,
     created_at: (e.created_at as Date).toISOString(),
+    resolved_at: e.resolved_at ? (e.resolved_at as Date).toISOString() : null,
+    resolution: e.resolution ?? null,
   };
 }
 
@@ -83,6 +90,28 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const q = parseQuery(ListQuery, req);
         const page = await svc.listPayments({ db: deps.db, principal: principalOf(res) }, school_id, { limit: q.limit, startingAfter: q.starting_after });
         res.json({ data: page.data.map(renderPayment), has_more: page.has_more });
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/payments',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const b = parseBody(ManualPaymentBody, req);
+        const payment = await svc.recordManualPayment({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, { paymentCode: b.payment_code, amountVnd: b.amount_vnd, reason: b.reason });
+        res.status(201).json(renderPayment(await deps.db('payments').where({ school_id, id: payment.id }).first()));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/payment-exceptions/:exception_id/resolve',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id, exception_id } = parseParams(ExceptionParams, req);
+        const b = parseBody(ResolveBody, req);
+        res.json(renderException(await svc.resolvePaymentException({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, exception_id, { paymentCode: b.payment_code, reason: b.reason })));
       },
     },
     {

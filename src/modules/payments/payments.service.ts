@@ -202,6 +202,92 @@ async function lockOpenInvoices(trx: Knex.Transaction, schoolId: string, personI
     .select<OpenInvoice[]>('id', 'total_vnd', 'paid_vnd');
 }
 
+/**
+ * Pays a student's open invoices from a payment, oldest due first (or `firstInvoiceId` first),
+ * inside the caller's transaction; what is left over is the caller's to put on credit.
+ */
+async function allocateToStudent(trx: Knex.Transaction, schoolId: string, personId: string, amountVnd: number, paymentId: string, at: Date, firstInvoiceId?: string): Promise<{ allocated: number; leftoverVnd: number }> {
+  await lockStudentMoney(trx, schoolId, [personId]);
+  const open = await lockOpenInvoices(trx, schoolId, personId);
+  const ordered = firstInvoiceId ? [...open.filter((o) => o.id === firstInvoiceId), ...open.filter((o) => o.id !== firstInvoiceId)] : open;
+  const { allocations, leftoverVnd } = allocateOldestFirst(amountVnd, ordered);
+  if (allocations.length > 0) {
+    await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: at })));
+    await rederiveInvoices(trx, schoolId, allocations.map((a) => a.invoiceId));
+  }
+  return { allocated: amountVnd - leftoverVnd, leftoverVnd };
+}
+
+async function findInvoiceByCode(db: Db, schoolId: string, paymentCode: string): Promise<{ id: string; person_id: string; payment_code: string } | undefined> {
+  return db('invoices').where({ school_id: schoolId, payment_code: paymentCode.toUpperCase() }).whereNot({ status: 'draft' }).first('id', 'person_id', 'payment_code');
+}
+
+const STAFF = ['accountant', 'school_admin'] as const;
+
+/**
+ * An accountant records money received outside the banks (exceptional cash), with a reason. It is
+ * allocated like any payment; the cash account stands in for the bank clearing account.
+ */
+export async function recordManualPayment(ctx: { db: Knex; clock: Clock; principal: Principal; requestId?: string }, schoolId: string, input: { paymentCode: string; amountVnd: number; reason: string }): Promise<{ id: string }> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    const invoice = await findInvoiceByCode(trx, schoolId, input.paymentCode);
+    if (!invoice) throw new AppError(422, 'invalid_request_error', 'PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', { param: 'payment_code' });
+    const [payment] = await trx('payments')
+      .insert({ school_id: schoolId, bank_event_id: null, provider: 'manual', person_id: invoice.person_id, payment_code: invoice.payment_code, amount_vnd: input.amountVnd, status: 'attributed', occurred_at: now, recorded_at: now, recorded_by: ctx.principal.personId, reason: input.reason })
+      .returning<{ id: string }[]>('id');
+    const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, input.amountVnd, payment!.id, now);
+    await postJournals(trx, [{
+      schoolId, kind: 'payment_received', referenceType: 'payment', referenceId: payment!.id, at: now, memo: input.reason,
+      entries: [{ accountKind: 'bank_clearing', accountKey: 'cash', amountVnd: input.amountVnd }, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -allocated }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }],
+    }]);
+    await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'payment.recorded_manually', subjectType: 'payment', subjectId: payment!.id, details: { amount_vnd: input.amountVnd, reason: input.reason }, requestId: ctx.requestId, at: now });
+    return payment!;
+  });
+}
+
+/**
+ * An accountant resolves an exception with a reason: either attributes the suspended money to the
+ * student of a payment code (it leaves suspense and pays their invoices, surplus to credit), or
+ * closes it as handled outside the service (the money stays in suspense, visibly).
+ */
+export async function resolvePaymentException(
+  ctx: { db: Knex; clock: Clock; principal: Principal; requestId?: string },
+  schoolId: string,
+  exceptionId: string,
+  input: { paymentCode?: string; reason: string },
+): Promise<Record<string, unknown>> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    const exception = await trx('payment_exceptions').where({ school_id: schoolId, id: exceptionId }).forUpdate().first<{ id: string; kind: string; status: string; payment_id: string | null; amount_vnd: string } | undefined>();
+    if (!exception) throw new AppError(404, 'not_found_error', 'PAYMENT_EXCEPTION_NOT_FOUND', 'No such exception at this school.', { param: 'exception_id' });
+    if (exception.status !== 'open') throw new AppError(409, 'conflict_error', 'PAYMENT_EXCEPTION_RESOLVED', 'This exception was already resolved.');
+    let resolution: Record<string, unknown> = { action: 'closed', reason: input.reason };
+    if (input.paymentCode) {
+      if (!exception.payment_id || !['unattributed', 'unknown_account'].includes(exception.kind)) {
+        throw new AppError(409, 'conflict_error', 'PAYMENT_EXCEPTION_NOT_ATTRIBUTABLE', 'Only money held in suspense can be attributed to a student.', { param: 'payment_code' });
+      }
+      const invoice = await findInvoiceByCode(trx, schoolId, input.paymentCode);
+      if (!invoice) throw new AppError(422, 'invalid_request_error', 'PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', { param: 'payment_code' });
+      const amount = parseVnd(exception.amount_vnd);
+      const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, amount, exception.payment_id, now);
+      await postJournals(trx, [{
+        schoolId, kind: 'suspense_attributed', referenceType: 'payment_exception', referenceId: exception.id, at: now, memo: input.reason,
+        entries: [{ accountKind: 'suspense', accountKey: '', amountVnd: amount }, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -allocated }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }],
+      }]);
+      resolution = { action: 'attributed', student_id: invoice.person_id, payment_code: invoice.payment_code, reason: input.reason };
+    }
+    const [row] = await trx('payment_exceptions')
+      .where({ school_id: schoolId, id: exceptionId, status: 'open' })
+      .update({ status: 'resolved', resolved_by: ctx.principal.personId, resolved_at: now, resolution: JSON.stringify(resolution) })
+      .returning('*');
+    await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'payment_exception.resolved', subjectType: 'payment_exception', subjectId: exceptionId, details: resolution, requestId: ctx.requestId, at: now });
+    return row;
+  });
+}
+
 /** Processes one stored event (repeatable: an event already processed is left alone). */
 export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, schoolId: string, eventId: string): Promise<void> {
   const now = deps.clock.now();
@@ -239,17 +325,9 @@ export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, 
     const clearing: EntryInput = { accountKind: 'bank_clearing', accountKey: accountKnown ? endpoint.collection_account_id : `unknown:${transfer.accountNumber}`, amountVnd: transfer.amountVnd };
 
     if (invoice) {
-      await lockStudentMoney(trx, schoolId, [invoice.person_id]);
-      const open = await lockOpenInvoices(trx, schoolId, invoice.person_id);
       // Oldest due first; but a VNPay IPN confirms one order, whose amount was checked against that
       // invoice, so the named invoice is paid first.
-      const ordered = event.provider === 'vnpay' ? [...open.filter((o) => o.id === invoice.id), ...open.filter((o) => o.id !== invoice.id)] : open;
-      const { allocations, leftoverVnd } = allocateOldestFirst(transfer.amountVnd, ordered);
-      if (allocations.length > 0) {
-        await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now })));
-        await rederiveInvoices(trx, schoolId, allocations.map((a) => a.invoiceId));
-      }
-      const allocated = transfer.amountVnd - leftoverVnd;
+      const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, transfer.amountVnd, paymentId, now, event.provider === 'vnpay' ? invoice.id : undefined);
       await postJournals(trx, [{
         schoolId, kind: 'payment_received', referenceType: 'payment', referenceId: paymentId, at: now,
         entries: [clearing, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -allocated }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }],
