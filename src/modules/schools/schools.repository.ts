@@ -57,9 +57,9 @@ export async function findSchool(db: Db, schoolId: string): Promise<SchoolRow | 
   return schoolsQuery(db).where('schools.id', schoolId).first();
 }
 
-/** Classes ordered by grade then name; the cursor is the last class id seen. */
-export async function listClasses(db: Db, schoolId: string, page: { limit: number; startingAfter?: string; academicYear?: string }): Promise<ClassRow[]> {
-  const query = db('classes as c')
+/** Classes of a school with their year and current head count (the one place that shape is built). */
+function classesQuery(db: Db, schoolId: string) {
+  return db('classes as c')
     .join('academic_years as ay', 'ay.id', 'c.academic_year_id')
     .where('c.school_id', schoolId)
     .select(
@@ -70,6 +70,11 @@ export async function listClasses(db: Db, schoolId: string, page: { limit: numbe
       'c.name',
       db.raw(`(SELECT count(*)::int FROM enrollments e WHERE e.school_id = c.school_id AND e.class_id = c.id AND e.left_on IS NULL) AS student_count`),
     );
+}
+
+/** Classes ordered by grade then name; the cursor is the last class id seen. */
+export async function listClasses(db: Db, schoolId: string, page: { limit: number; startingAfter?: string; academicYear?: string }): Promise<ClassRow[]> {
+  const query = classesQuery(db, schoolId);
   if (page.academicYear) query.where('ay.code', page.academicYear);
   if (page.startingAfter) {
     query.whereRaw('(ay.code, c.grade, c.name, c.id) > (SELECT ay2.code, c2.grade, c2.name, c2.id FROM classes c2 JOIN academic_years ay2 ON ay2.id = c2.academic_year_id WHERE c2.school_id = ? AND c2.id = ?)', [schoolId, page.startingAfter]);
@@ -78,17 +83,7 @@ export async function listClasses(db: Db, schoolId: string, page: { limit: numbe
 }
 
 export async function findClass(db: Db, schoolId: string, classId: string): Promise<ClassRow | undefined> {
-  return db('classes as c')
-    .join('academic_years as ay', 'ay.id', 'c.academic_year_id')
-    .where({ 'c.school_id': schoolId, 'c.id': classId })
-    .first(
-      'c.id',
-      'c.school_id',
-      'ay.code as academic_year',
-      'c.grade',
-      'c.name',
-      db.raw(`(SELECT count(*)::int FROM enrollments e WHERE e.school_id = c.school_id AND e.class_id = c.id AND e.left_on IS NULL) AS student_count`),
-    );
+  return classesQuery(db, schoolId).where('c.id', classId).first();
 }
 
 export interface CollectionAccountRow {
