@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE bank_endpoints (
       school_id             text NOT NULL REFERENCES schools (id),
       id                    text NOT NULL DEFAULT new_id('bep'),
-      provider              text NOT NULL CHECK (provider IN ('sepay', 'casso', 'vnpay', 'direct')),
+      provider              text NOT NULL CHECK (provider IN ('sepay', 'casso', 'vnpay', 'direct', 'billpay')),
       collection_account_id text NOT NULL,
       secret                text NOT NULL CHECK (length(secret) >= 16),
       created_at            timestamptz NOT NULL DEFAULT now(),
@@ -49,7 +49,7 @@ export async function up(knex: Knex): Promise<void> {
       school_id             text NOT NULL REFERENCES schools (id),
       id                    text NOT NULL DEFAULT new_id('pay'),
       bank_event_id         text,
-      provider              text NOT NULL CHECK (provider IN ('sepay', 'casso', 'vnpay', 'direct', 'manual')),
+      provider              text NOT NULL CHECK (provider IN ('sepay', 'casso', 'vnpay', 'direct', 'billpay', 'manual')),
       collection_account_id text,
       person_id             text REFERENCES people (id),
       payment_code          text,

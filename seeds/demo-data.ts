@@ -266,6 +266,7 @@ async function seedDemoFees(trx: Knex.Transaction, schoolIds: Map<string, string
       { school_id: schoolId, provider: 'casso', collection_account_id: account!.id, secret: randomBytes(32).toString('hex') },
       { school_id: schoolId, provider: 'vnpay', collection_account_id: account!.id, secret: randomBytes(32).toString('hex') },
       { school_id: schoolId, provider: 'direct', collection_account_id: account!.id, secret: `whsec_${randomBytes(32).toString('base64')}` },
+      { school_id: schoolId, provider: 'billpay', collection_account_id: account!.id, secret: `whsec_${randomBytes(32).toString('base64')}` },
     ]);
   }
 }

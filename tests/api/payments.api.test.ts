@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
 import type { Provider, SimTransfer } from '../../src/integrations/banks/bank-adapter';
 import { SIGNERS } from '../../src/integrations/banks';
 import { loadPrincipal } from '../../src/modules/access/access.service';
@@ -13,7 +14,7 @@ import { countRows, demoSchool } from '../factories/demo';
  */
 let app: TestApp;
 let school: Awaited<ReturnType<typeof demoSchool>>;
-const secrets = new Map<Provider, { endpointId: string; secret: string }>();
+const secrets = new Map<Provider | 'billpay', { endpointId: string; secret: string }>();
 let accountNumber: string;
 let seq = 0;
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
   for (const e of await app.db('bank_endpoints').where({ school_id: school.id, collection_account_id: account.id })) {
     secrets.set(e.provider, { endpointId: e.id, secret: e.secret });
   }
-  expect(secrets.size).toBe(4);
+  expect(secrets.size).toBe(5);
 }, 60_000);
 afterAll(() => app.close());
 
@@ -215,6 +216,78 @@ describe('staff operations', () => {
     const again = await request(app.baseUrl).post(`/v1/schools/${school.id}/payment-exceptions/${exception.id}/resolve`).set(staff()).send({ reason: 'lần nữa' });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('PAYMENT_EXCEPTION_RESOLVED');
+  });
+});
+
+describe('bill-payment protocol (partner banks)', () => {
+  let n = 0;
+  /** Signs a message as a partner bank would, with the independent standardwebhooks client. */
+  function billpay(path: 'inquiries' | 'payments' | 'reversals', body: object, secretOverride?: string) {
+    const { endpointId, secret } = secrets.get('billpay')!;
+    const payload = JSON.stringify(body);
+    const id = `msg_bp_${Date.now()}_${n++}`;
+    const headers = new Webhook(secretOverride ?? secret).sign(id, app.clock.now(), payload);
+    return request(app.baseUrl).post(`/billpay/${endpointId}/${path}`).set({ 'webhook-id': id, 'webhook-timestamp': String(Math.floor(app.clock.now().getTime() / 1000)), 'webhook-signature': headers, 'content-type': 'application/json' }).send(payload);
+  }
+
+  test('an inquiry by personal ID lists the open invoices with the name and a masked ID; a stranger is not found', async () => {
+    const inv = await openInvoice(11);
+    const person = await app.db('people').where({ id: inv.person_id }).first();
+    const res = await billpay('inquiries', { request_id: 'INQ-1', customer_code: person.personal_id });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ result_code: '00', student: { full_name: person.full_name, personal_id_masked: `${person.personal_id.slice(0, 3)}******${person.personal_id.slice(9)}` } });
+    expect(JSON.stringify(res.body)).not.toContain(person.personal_id);
+    expect(res.body.invoices.map((i: { payment_code: string }) => i.payment_code)).toContain(inv.payment_code);
+    expect(res.body.total_due_vnd).toBe(res.body.invoices.reduce((s: number, i: { due_vnd: number }) => s + i.due_vnd, 0));
+    const byCode = await billpay('inquiries', { request_id: 'INQ-2', customer_code: inv.payment_code });
+    expect(byCode.body.student.full_name).toBe(person.full_name);
+    const stranger = await billpay('inquiries', { request_id: 'INQ-3', customer_code: '079199999998' });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.result_code).toBe('CUSTOMER_NOT_FOUND');
+    const forged = await billpay('inquiries', { request_id: 'INQ-4', customer_code: person.personal_id }, `whsec_${Buffer.from('not-the-bank-secret-000000000000').toString('base64')}`);
+    expect(forged.status).toBe(401);
+  });
+
+  test('a payment for named invoices pays them; the replay is answered the same; a same-day reversal undoes it without editing history', async () => {
+    const inv = await openInvoice(13);
+    const due = Number(inv.total_vnd) - Number(inv.paid_vnd);
+    const payments = await countRows(app.db, 'payments');
+    const body = { bank_transaction_id: 'BP-0001', customer_code: inv.payment_code, amount_vnd: due, invoice_codes: [inv.payment_code], paid_at: app.clock.now().toISOString() };
+    const paid = await billpay('payments', body);
+    expect(paid.status).toBe(200);
+    expect(paid.body.result_code).toBe('00');
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid' });
+    const replay = await billpay('payments', body);
+    expect(replay.body).toEqual(paid.body);
+    expect(await countRows(app.db, 'payments')).toBe(payments + 1);
+    const otherAmount = await billpay('payments', { ...body, amount_vnd: due + 1 });
+    expect(otherAmount.status).toBe(409);
+
+    const reversed = await billpay('reversals', { bank_transaction_id: 'BP-0001-R', original_transaction_id: 'BP-0001', reason: 'Khách hàng hủy giao dịch' });
+    expect(reversed.status).toBe(200);
+    expect(reversed.body.result_code).toBe('00');
+    expect(await invoice(inv.id)).toMatchObject({ status: 'open', paid_vnd: '0' });
+    const allocations = await app.db('allocations as a').join('payments as p', (j) => j.on('p.school_id', '=', 'a.school_id').andOn('p.id', '=', 'a.payment_id')).where({ 'a.school_id': school.id, 'a.invoice_id': inv.id }).select('a.amount_vnd');
+    expect(allocations.map((a) => Number(a.amount_vnd)).sort((x, y) => x - y)).toEqual([-due, due]);
+    const again = await billpay('reversals', { bank_transaction_id: 'BP-0001-R2', original_transaction_id: 'BP-0001', reason: 'lần hai' });
+    expect(again.status).toBe(409);
+    expect(again.body.result_code).toBe('ALREADY_REVERSED');
+    const replayedReversal = await billpay('reversals', { bank_transaction_id: 'BP-0001-R', original_transaction_id: 'BP-0001', reason: 'Khách hàng hủy giao dịch' });
+    expect(replayedReversal.body).toEqual(reversed.body);
+  });
+
+  test('a reversal on a later day is refused', async () => {
+    const inv = await openInvoice(17);
+    const due = Number(inv.total_vnd) - Number(inv.paid_vnd);
+    expect((await billpay('payments', { bank_transaction_id: 'BP-0002', customer_code: inv.payment_code, amount_vnd: due, paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    app.clock.advanceMs(24 * 60 * 60 * 1000);
+    try {
+      const late = await billpay('reversals', { bank_transaction_id: 'BP-0002-R', original_transaction_id: 'BP-0002', reason: 'muộn' });
+      expect(late.status).toBe(409);
+      expect(late.body.result_code).toBe('REVERSAL_WINDOW_CLOSED');
+    } finally {
+      app.clock.advanceMs(-24 * 60 * 60 * 1000);
+    }
   });
 });
 

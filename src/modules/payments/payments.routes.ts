@@ -9,12 +9,13 @@ import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
 import { AmountVnd } from '../fees/fees.schemas';
+import { handleBillPayment } from './bill-payment.service';
 import * as svc from './payments.service';
 
 const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
 const SchoolParams = z.object({ school_id: IdParam('sch') }).strict();
 const ListQuery = PaginationQuery.strict();
-const EndpointBody = z.object({ provider: z.enum(['sepay', 'casso', 'vnpay', 'direct']), collection_account_id: IdParam('acct') }).strict();
+const EndpointBody = z.object({ provider: z.enum(['sepay', 'casso', 'vnpay', 'direct', 'billpay']), collection_account_id: IdParam('acct') }).strict();
 const ExceptionParams = z.object({ school_id: IdParam('sch'), exception_id: IdParam('exc') }).strict();
 const PaymentCode = z.string().regex(/^[0-9A-Za-z]{10}$/, 'must be a 10-symbol payment code');
 const ManualPaymentBody = z.object({ payment_code: PaymentCode, amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
@@ -69,6 +70,17 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
     { method: 'post', path: '/callbacks/casso/:endpoint_id', auth: 'public', body: 'raw', handler: callback('casso') },
     { method: 'get', path: '/callbacks/vnpay/:endpoint_id', auth: 'public', handler: callback('vnpay') },
     { method: 'post', path: '/callbacks/direct/:endpoint_id', auth: 'public', body: 'raw', handler: callback('direct') },
+    ...(['inquiry', 'payment', 'reversal'] as const).map((action): RouteDef => ({
+      method: 'post',
+      path: `/billpay/:endpoint_id/${action === 'inquiry' ? 'inquiries' : action === 'payment' ? 'payments' : 'reversals'}`,
+      auth: 'public',
+      body: 'raw',
+      handler: async (req, res) => {
+        const { endpoint_id } = parseParams(EndpointParams, req);
+        const result = await handleBillPayment(deps, endpoint_id, action, inbound(req));
+        res.status(result.status).json(result.body);
+      },
+    })),
     {
       method: 'post',
       path: '/v1/schools/:school_id/bank-endpoints',

@@ -30,7 +30,7 @@ export interface PaymentDeps {
   logger: Logger;
 }
 
-interface EndpointRow {
+export interface EndpointRow {
   id: string;
   school_id: string;
   provider: Provider;
@@ -39,7 +39,7 @@ interface EndpointRow {
   account_number: string;
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   school_id: string;
   endpoint_id: string;
@@ -171,7 +171,7 @@ export function allocateOldestFirst(amountVnd: number, invoices: OpenInvoice[]):
 }
 
 /** Paid amounts and statuses are derived from allocation rows, in the same transaction. */
-async function rederiveInvoices(trx: Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<void> {
+export async function rederiveInvoices(trx: Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<void> {
   if (invoiceIds.length === 0) return;
   await trx.raw(
     `UPDATE invoices i SET
@@ -187,7 +187,7 @@ async function rederiveInvoices(trx: Knex.Transaction, schoolId: string, invoice
  * Serializes money movements of one student (payments, credit use), so two transactions can never
  * both spend the same credit or both fill the same invoice. Taken in person-id order.
  */
-async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
+export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
   for (const personId of [...new Set(personIds)].sort()) {
     await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`student-money:${schoolId}:${personId}`]);
   }
@@ -203,13 +203,13 @@ async function lockOpenInvoices(trx: Knex.Transaction, schoolId: string, personI
 }
 
 /**
- * Pays a student's open invoices from a payment, oldest due first (or `firstInvoiceId` first),
+ * Pays a student's open invoices from a payment, oldest due first (the `firstInvoiceIds` first),
  * inside the caller's transaction; what is left over is the caller's to put on credit.
  */
-async function allocateToStudent(trx: Knex.Transaction, schoolId: string, personId: string, amountVnd: number, paymentId: string, at: Date, firstInvoiceId?: string): Promise<{ allocated: number; leftoverVnd: number }> {
+async function allocateToStudent(trx: Knex.Transaction, schoolId: string, personId: string, amountVnd: number, paymentId: string, at: Date, firstInvoiceIds: string[] = []): Promise<{ allocated: number; leftoverVnd: number }> {
   await lockStudentMoney(trx, schoolId, [personId]);
   const open = await lockOpenInvoices(trx, schoolId, personId);
-  const ordered = firstInvoiceId ? [...open.filter((o) => o.id === firstInvoiceId), ...open.filter((o) => o.id !== firstInvoiceId)] : open;
+  const ordered = [...firstInvoiceIds.flatMap((id) => open.filter((o) => o.id === id)), ...open.filter((o) => !firstInvoiceIds.includes(o.id))];
   const { allocations, leftoverVnd } = allocateOldestFirst(amountVnd, ordered);
   if (allocations.length > 0) {
     await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: at })));
@@ -327,7 +327,9 @@ export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, 
     if (invoice) {
       // Oldest due first; but a VNPay IPN confirms one order, whose amount was checked against that
       // invoice, so the named invoice is paid first.
-      const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, transfer.amountVnd, paymentId, now, event.provider === 'vnpay' ? invoice.id : undefined);
+      // A VNPay order or a bill payment names the invoices it pays; they come first.
+      const named = (transfer as NormalizedTransfer & { invoiceIds?: string[] }).invoiceIds ?? (event.provider === 'vnpay' ? [invoice.id] : []);
+      const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, transfer.amountVnd, paymentId, now, named);
       await postJournals(trx, [{
         schoolId, kind: 'payment_received', referenceType: 'payment', referenceId: paymentId, at: now,
         entries: [clearing, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -allocated }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }],
@@ -394,17 +396,18 @@ export async function processPendingBankEvents(deps: Pick<PaymentDeps, 'db' | 'c
 export interface EndpointView {
   id: string;
   school_id: string;
-  provider: Provider;
+  provider: Provider | 'billpay';
   collection_account_id: string;
   created_at: Date;
 }
 
 /** A school admin opens a callback endpoint for a provider and account; the secret is shown once. */
-export async function createBankEndpoint(ctx: { db: Knex; clock: Clock; principal: Principal }, schoolId: string, input: { provider: Provider; collectionAccountId: string }): Promise<EndpointView & { secret: string }> {
+export async function createBankEndpoint(ctx: { db: Knex; clock: Clock; principal: Principal }, schoolId: string, input: { provider: Provider | 'billpay'; collectionAccountId: string }): Promise<EndpointView & { secret: string }> {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['school_admin']);
   const account = await ctx.db('collection_accounts').where({ school_id: schoolId, id: input.collectionAccountId }).first('id');
   if (!account) throw new AppError(422, 'invalid_request_error', 'COLLECTION_ACCOUNT_NOT_FOUND', 'No such collection account at this school.', { param: 'collection_account_id' });
-  const secret = input.provider === 'direct' ? `whsec_${randomBytes(32).toString('base64')}` : randomBytes(32).toString('hex');
+  // Standard Webhooks secrets for direct partners and bill-payment banks; random keys otherwise.
+  const secret = input.provider === 'direct' || input.provider === 'billpay' ? `whsec_${randomBytes(32).toString('base64')}` : randomBytes(32).toString('hex');
   try {
     const [row] = await ctx.db('bank_endpoints')
       .insert({ school_id: schoolId, provider: input.provider, collection_account_id: input.collectionAccountId, secret, created_at: ctx.clock.now() })
