@@ -276,6 +276,18 @@ describe('bill-payment protocol (partner banks)', () => {
     expect(replayedReversal.body).toEqual(reversed.body);
   });
 
+  test('two reversals of one payment racing each other reverse it once', async () => {
+    const inv = await openInvoice(19);
+    const due = Number(inv.total_vnd) - Number(inv.paid_vnd);
+    expect((await billpay('payments', { bank_transaction_id: 'BP-0003', customer_code: inv.payment_code, amount_vnd: due, invoice_codes: [inv.payment_code], paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    const [a, b] = await Promise.all([
+      billpay('reversals', { bank_transaction_id: 'BP-0003-RA', original_transaction_id: 'BP-0003', reason: 'a' }),
+      billpay('reversals', { bank_transaction_id: 'BP-0003-RB', original_transaction_id: 'BP-0003', reason: 'b' }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'open', paid_vnd: '0' });
+  });
+
   test('a reversal on a later day is refused', async () => {
     const inv = await openInvoice(17);
     const due = Number(inv.total_vnd) - Number(inv.paid_vnd);

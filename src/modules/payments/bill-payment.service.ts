@@ -168,9 +168,12 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
   if (stored) return { status: stored.response_status, body: stored.response_body };
 
   return deps.db.transaction(async (trx) => {
+    // Locking the original event serializes reversals of one payment: the second one waits, then
+    // finds the reversing journal and is refused, so allocations are never reversed twice.
     const original = await trx('bank_events as b')
       .join('payments as p', (j) => j.on('p.school_id', '=', 'b.school_id').andOn('p.bank_event_id', '=', 'b.id'))
       .where({ 'b.school_id': schoolId, 'b.provider': 'billpay', 'b.external_id': body.original_transaction_id })
+      .forUpdate('b')
       .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id');
     if (!original) return reply(404, 'ORIGINAL_NOT_FOUND', 'No recorded payment has this transaction id.');
     if (vietnamDate(original.recorded_at) !== vietnamDate(now)) return reply(409, 'REVERSAL_WINDOW_CLOSED', 'A payment can be reversed only on the day it was made.');

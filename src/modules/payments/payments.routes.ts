@@ -90,7 +90,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const { school_id } = parseParams(SchoolParams, req);
         const b = parseBody(EndpointBody, req);
         const row = await svc.createBankEndpoint({ db: deps.db, clock: deps.clock, principal: principalOf(res) }, school_id, { provider: b.provider, collectionAccountId: b.collection_account_id });
-        res.status(201).json({ id: row.id, school_id: row.school_id, provider: row.provider, collection_account_id: row.collection_account_id, secret: row.secret, callback_path: `/callbacks/${row.provider}/${row.id}`, created_at: row.created_at.toISOString() });
+        res.status(201).json({ id: row.id, school_id: row.school_id, provider: row.provider, collection_account_id: row.collection_account_id, secret: row.secret, callback_path: row.provider === 'billpay' ? `/billpay/${row.id}` : `/callbacks/${row.provider}/${row.id}`, created_at: row.created_at.toISOString() });
       },
     },
     {
