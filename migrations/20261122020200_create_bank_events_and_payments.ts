@@ -40,8 +40,9 @@ export async function up(knex: Knex): Promise<void> {
       response_body   jsonb NOT NULL,
       PRIMARY KEY (school_id, id),
       FOREIGN KEY (school_id, endpoint_id) REFERENCES bank_endpoints (school_id, id),
-      -- A replayed notification is the same event: stored once.
-      UNIQUE (school_id, provider, external_id)
+      -- A replayed notification is the same event: stored once per endpoint. Per endpoint, not per
+      -- provider: two partner banks may each use the same transaction id for different money.
+      UNIQUE (school_id, endpoint_id, external_id)
     );
     CREATE INDEX bank_events_unprocessed_idx ON bank_events (school_id, received_at) WHERE status = 'received';
 

@@ -129,20 +129,24 @@ describe('bank notifications', () => {
     expect(await countRows(app.db, 'bank_events')).toBe(events);
   });
 
-  test('VNPay IPN: the right amount confirms (00); a wrong amount (04), an unknown order (01) and a paid order (02) record no payment', async () => {
+  test('VNPay IPN: the right amount confirms (00); a wrong amount (04), an unknown order (01) and a paid order (02) are refused, and their money waits in suspense', async () => {
     const inv = await openInvoice();
     const payments = await countRows(app.db, 'payments');
     const wrong = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: inv.payment_code, description: `Thanh toan ${inv.payment_code}` }));
     expect(wrong.body).toEqual({ RspCode: '04', Message: 'Invalid amount' });
     const unknown = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: '2222222222', description: 'x' }));
     expect(unknown.body.RspCode).toBe('01');
-    expect(await countRows(app.db, 'payments')).toBe(payments);
+    // Refused orders pay nothing, but the money VNPay collected is recorded in suspense, never dropped.
+    expect(await countRows(app.db, 'payments')).toBe(payments + 2);
+    expect(await app.db('payments').where({ school_id: school.id, provider: 'vnpay', status: 'unattributed' })).toHaveLength(2);
+    expect(await invoice(inv.id)).toMatchObject({ paid_vnd: inv.paid_vnd });
     const ok = await deliver('vnpay', transfer({ amountVnd: Number(inv.total_vnd) - Number(inv.paid_vnd), paymentCode: inv.payment_code, description: `Thanh toan ${inv.payment_code}` }));
     expect(ok.body).toEqual({ RspCode: '00', Message: 'Confirm Success' });
     expect(await invoice(inv.id)).toMatchObject({ status: 'paid' });
     const again = await deliver('vnpay', transfer({ amountVnd: 1000, paymentCode: inv.payment_code, description: 'x' }));
     expect(again.body.RspCode).toBe('02');
-    expect(await countRows(app.db, 'payments')).toBe(payments + 1);
+    expect(await countRows(app.db, 'payments')).toBe(payments + 4);
+    expect(await app.db('payment_exceptions').where({ school_id: school.id, kind: 'unattributed' }).whereRaw(`details->>'note' LIKE 'vnpay replied %'`)).toHaveLength(3);
   });
 });
 
@@ -286,6 +290,27 @@ describe('bill-payment protocol (partner banks)', () => {
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     expect(await invoice(inv.id)).toMatchObject({ status: 'open', paid_vnd: '0' });
+  });
+
+  test('another bank using the same transaction id is a different payment, and cannot reverse the first bank\'s', async () => {
+    const inv = await openInvoice(23);
+    const admin = { authorization: `Bearer ${app.tokenFor(school.admin)}` };
+    const account = await request(app.baseUrl).post(`/v1/schools/${school.id}/collection-accounts`).set(admin).send({ bank_bin: '970415', account_number: '1122334455', account_name: 'TRUONG TH NGUYEN TRAI' });
+    const bankB = await request(app.baseUrl).post(`/v1/schools/${school.id}/bank-endpoints`).set(admin).send({ provider: 'billpay', collection_account_id: account.body.id });
+    expect(bankB.status).toBe(201);
+    const asBankB = (path: 'payments' | 'reversals', body: object) => {
+      const payload = JSON.stringify(body);
+      const id = `msg_b_${Date.now()}_${n++}`;
+      const signature = new Webhook(bankB.body.secret).sign(id, app.clock.now(), payload);
+      return request(app.baseUrl).post(`${bankB.body.callback_path}/${path}`).set({ 'webhook-id': id, 'webhook-timestamp': String(Math.floor(app.clock.now().getTime() / 1000)), 'webhook-signature': signature, 'content-type': 'application/json' }).send(payload);
+    };
+    const payments = await countRows(app.db, 'payments');
+    expect((await billpay('payments', { bank_transaction_id: 'SHARED-1', customer_code: inv.payment_code, amount_vnd: 50000, paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    expect((await asBankB('payments', { bank_transaction_id: 'SHARED-1', customer_code: inv.payment_code, amount_vnd: 50000, paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    expect(await countRows(app.db, 'payments')).toBe(payments + 2);
+    const wrongBank = await asBankB('reversals', { bank_transaction_id: 'SHARED-1-R', original_transaction_id: 'SHARED-1', reason: 'x' });
+    expect(wrongBank.status).toBe(200); // bank B reverses its own SHARED-1
+    expect(await app.db('journals').where({ school_id: school.id, kind: 'payment_reversed' }).whereIn('reference_id', app.db('payments').where({ school_id: school.id }).whereIn('bank_event_id', app.db('bank_events').where({ school_id: school.id, endpoint_id: secrets.get('billpay')!.endpointId, external_id: 'SHARED-1' }).select('id')).select('id'))).toHaveLength(0);
   });
 
   test('a reversal on a later day is refused', async () => {

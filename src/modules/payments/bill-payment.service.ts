@@ -21,9 +21,11 @@ import { type EndpointRow, lockStudentMoney, type PaymentDeps, processBankEvent,
  */
 const CustomerCode = z.string().trim().regex(/^(\d{12}|[0-9A-Za-z]{10})$/, 'must be a 12-digit personal ID or a 10-symbol payment code');
 const InquiryBody = z.object({ request_id: z.string().min(1).max(100), customer_code: CustomerCode }).strict();
+/** Bank transaction ids: no ':' so a reversal's stored id (`REV:<id>`) can never equal a payment's. */
+const BankTransactionId = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 of A-Z, a-z, 0-9, . _ -');
 const PaymentBody = z
   .object({
-    bank_transaction_id: z.string().min(1).max(100),
+    bank_transaction_id: BankTransactionId,
     customer_code: CustomerCode,
     amount_vnd: z.number().int().min(1).max(MAX_AMOUNT_VND),
     invoice_codes: z.array(z.string().regex(/^[0-9A-Za-z]{10}$/)).max(24).optional(),
@@ -31,7 +33,7 @@ const PaymentBody = z
   })
   .strict();
 const ReversalBody = z
-  .object({ bank_transaction_id: z.string().min(1).max(100), original_transaction_id: z.string().min(1).max(100), reason: z.string().min(1).max(500) })
+  .object({ bank_transaction_id: BankTransactionId, original_transaction_id: BankTransactionId, reason: z.string().min(1).max(500) })
   .strict();
 
 const reply = (status: number, resultCode: string, message: string, extra: Record<string, unknown> = {}): Reply => ({ status, body: { result_code: resultCode, message, ...extra } });
@@ -108,7 +110,7 @@ export async function handleBillPayment(deps: PaymentDeps, endpointId: string, a
 
   if (action === 'payment') {
     const body = parsed.data as z.infer<typeof PaymentBody>;
-    const existing = await deps.db('bank_events').where({ school_id: schoolId, provider: 'billpay', external_id: body.bank_transaction_id }).first<{ amount_vnd: string; response_status: number; response_body: unknown } | undefined>();
+    const existing = await deps.db('bank_events').where({ school_id: schoolId, endpoint_id: endpointId, external_id: body.bank_transaction_id }).first<{ amount_vnd: string; response_status: number; response_body: unknown } | undefined>();
     if (existing) {
       return parseVnd(existing.amount_vnd) === body.amount_vnd ? { status: existing.response_status, body: existing.response_body } : reply(409, 'DUPLICATE_TRANSACTION_ID', 'This transaction id was reported with another amount.');
     }
@@ -140,7 +142,7 @@ export async function handleBillPayment(deps: PaymentDeps, endpointId: string, a
         account_number: endpoint!.account_number, description: transfer.description, transfer: JSON.stringify(transfer), raw_headers: JSON.stringify(req.headers),
         raw_body: req.rawBody.toString('utf8'), raw_query: '{}', received_at: now, response_status: ok.status, response_body: JSON.stringify(ok.body),
       })
-      .onConflict(['school_id', 'provider', 'external_id'])
+      .onConflict(['school_id', 'endpoint_id', 'external_id'])
       .ignore()
       .returning<{ id: string }[]>('id');
     if (!event) return handleBillPayment(deps, endpointId, action, req); // a concurrent delivery stored it first: answer as a replay
@@ -164,7 +166,7 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
   const now = deps.clock.now();
   const schoolId = endpoint.school_id;
   const reversalId = `REV:${body.bank_transaction_id}`;
-  const stored = await deps.db('bank_events').where({ school_id: schoolId, provider: 'billpay', external_id: reversalId }).first<{ response_status: number; response_body: unknown } | undefined>();
+  const stored = await deps.db('bank_events').where({ school_id: schoolId, endpoint_id: endpoint.id, external_id: reversalId }).first<{ response_status: number; response_body: unknown } | undefined>();
   if (stored) return { status: stored.response_status, body: stored.response_body };
 
   return deps.db.transaction(async (trx) => {
@@ -172,7 +174,8 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
     // finds the reversing journal and is refused, so allocations are never reversed twice.
     const original = await trx('bank_events as b')
       .join('payments as p', (j) => j.on('p.school_id', '=', 'b.school_id').andOn('p.bank_event_id', '=', 'b.id'))
-      .where({ 'b.school_id': schoolId, 'b.provider': 'billpay', 'b.external_id': body.original_transaction_id })
+      // Only this bank's own payments: another partner may reuse the same transaction id.
+      .where({ 'b.school_id': schoolId, 'b.endpoint_id': endpoint.id, 'b.external_id': body.original_transaction_id })
       .forUpdate('b')
       .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id');
     if (!original) return reply(404, 'ORIGINAL_NOT_FOUND', 'No recorded payment has this transaction id.');
@@ -180,6 +183,9 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
     if (await trx('journals').where({ school_id: schoolId, kind: 'payment_reversed', reference_type: 'payment', reference_id: original.payment_id }).first()) {
       return reply(409, 'ALREADY_REVERSED', 'This payment was already reversed.');
     }
+    // Money that went to suspense is the accountant's to sort out (its exception may be open or
+    // already attributed); reversing it here could undo money an invoice now counts on.
+    if (!original.person_id) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'This payment is held in suspense; the school resolves it.');
     const amount = parseVnd(original.amount_vnd);
     const entries: { accountKind: 'bank_clearing' | 'receivable' | 'credit' | 'suspense'; accountKey: string; amountVnd: number }[] = [
       { accountKind: 'bank_clearing', accountKey: original.collection_account_id ?? endpoint.collection_account_id, amountVnd: -amount },

@@ -93,8 +93,11 @@ export async function receiveBankNotification(deps: PaymentDeps, provider: Provi
 
   const outcome: Outcome = provider === 'vnpay' ? await vnpayOutcome(deps.db, school, transfer) : 'accepted';
   const reply = adapter.respond(outcome);
-  // Only money that we accept becomes a payment; a VNPay order we refuse is stored as ignored.
-  const ignored = outcome !== 'accepted' || transfer.direction === 'out' || !transfer.succeeded;
+  // Money that arrived is never dropped: a successful VNPay payment whose order we refuse (already
+  // paid, changed amount, unknown) goes to suspense with an exception, for the accountant to check
+  // against VNPay. Only outgoing and failed transfers record no payment.
+  const ignored = transfer.direction === 'out' || !transfer.succeeded;
+  if (outcome !== 'accepted') (transfer as NormalizedTransfer & { toSuspense?: string }).toSuspense = `vnpay replied ${outcome}`;
 
   const inserted = await deps.db('bank_events')
     .insert({
@@ -116,12 +119,12 @@ export async function receiveBankNotification(deps: PaymentDeps, provider: Provi
       response_status: reply.status,
       response_body: JSON.stringify(reply.body),
     })
-    .onConflict(['school_id', 'provider', 'external_id'])
+    .onConflict(['school_id', 'endpoint_id', 'external_id'])
     .ignore()
     .returning<{ id: string }[]>('id');
 
   if (inserted.length === 0) {
-    const existing = await deps.db('bank_events').where({ school_id: school, provider, external_id: transfer.externalId }).first<EventRow>();
+    const existing = await deps.db('bank_events').where({ school_id: school, endpoint_id: endpointId, external_id: transfer.externalId }).first<EventRow>();
     if (parseVnd(existing.amount_vnd) !== transfer.amountVnd) {
       await deps.db('payment_exceptions').insert({
         school_id: school,
@@ -137,6 +140,10 @@ export async function receiveBankNotification(deps: PaymentDeps, provider: Provi
     return { status: existing.response_status, body: existing.response_body };
   }
 
+  if (transfer.direction === 'out') {
+    // The account's balance moved: reconciliation needs to know, an accountant should look.
+    await deps.db('payment_exceptions').insert({ school_id: school, kind: 'outgoing_transfer', bank_event_id: inserted[0]!.id, amount_vnd: transfer.amountVnd, details: JSON.stringify({ description: transfer.description.slice(0, 500) }), created_at: now });
+  }
   if (!ignored) {
     try {
       await processBankEvent(deps, school, inserted[0]!.id);
@@ -303,7 +310,8 @@ export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, 
     const accountKnown = event.provider === 'vnpay' || transfer.accountNumber === endpoint.account_number;
 
     const codes = [...(transfer.paymentCodeHint ? [transfer.paymentCodeHint.toUpperCase()] : []), ...findPaymentCodes(transfer.description)];
-    const invoice = accountKnown && codes.length > 0
+    const toSuspense = (transfer as NormalizedTransfer & { toSuspense?: string }).toSuspense;
+    const invoice = accountKnown && codes.length > 0 && !toSuspense
       ? await trx('invoices').where({ school_id: schoolId }).whereIn('payment_code', codes).whereNot({ status: 'draft' }).orderByRaw('array_position(?::text[], payment_code::text)', [codes]).first<{ id: string; person_id: string; payment_code: string } | undefined>('id', 'person_id', 'payment_code')
       : undefined;
 
@@ -342,7 +350,7 @@ export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, 
         bank_event_id: event.id,
         payment_id: paymentId,
         amount_vnd: transfer.amountVnd,
-        details: JSON.stringify({ description: transfer.description.slice(0, 500), account_number: transfer.accountNumber, codes_found: codes }),
+        details: JSON.stringify({ description: transfer.description.slice(0, 500), account_number: transfer.accountNumber, codes_found: codes, ...(toSuspense ? { note: toSuspense } : {}) }),
         created_at: now,
       });
     }
@@ -389,8 +397,17 @@ export async function applyStudentCredit(trx: Knex.Transaction, schoolId: string
 /** Re-processes events that were stored but not processed (a crash between the two steps). */
 export async function processPendingBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>): Promise<number> {
   const pending = await deps.db('bank_events').where({ status: 'received' }).orderBy('received_at').limit(1000).select<{ school_id: string; id: string }[]>('school_id', 'id');
-  for (const e of pending) await processBankEvent(deps, e.school_id, e.id);
-  return pending.length;
+  let processed = 0;
+  for (const e of pending) {
+    // One event that keeps failing must not hold back the others; it stays 'received' for next time.
+    try {
+      await processBankEvent(deps, e.school_id, e.id);
+      processed++;
+    } catch {
+      continue;
+    }
+  }
+  return processed;
 }
 
 export interface EndpointView {
