@@ -39,6 +39,13 @@ export class ValidationError extends AppError {
   }
 }
 
+/** 422: the request is well-formed but names something that does not exist or cannot apply. */
+export class UnprocessableError extends AppError {
+  constructor(code: string, message: string, param?: string) {
+    super(422, 'invalid_request_error', code, message, { param });
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(code: string, message: string, param?: string) {
     super(404, 'not_found_error', code, message, { param });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../http/errors';
+import { AppError, ConflictError, NotFoundError, ValidationError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
@@ -134,7 +134,7 @@ export async function grantDiscount(
   if (input.validTo < input.validFrom) throw new ValidationError('DATE_RANGE_INVALID', 'valid_to must not be before valid_from.', { param: 'valid_to' });
   const student = await findStudentAtSchool(ctx.db, schoolId, input.personalId);
   const item = await ctx.db('fee_items').where({ school_id: schoolId, id: input.feeItemId }).first('id');
-  if (!item) throw new AppError(422, 'invalid_request_error', 'FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', { param: 'fee_item_id' });
+  if (!item) throw new UnprocessableError('FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', 'fee_item_id');
   const now = ctx.clock.now();
   return ctx.db.transaction(async (trx) => {
     const [row] = await trx('discounts')

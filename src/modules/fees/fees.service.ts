@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AppError, ConflictError, NotFoundError } from '../../http/errors';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { isUniqueViolation } from '../../lib/pg-errors';
@@ -25,9 +25,6 @@ export interface PlanItemInput {
   amountVnd: number;
 }
 
-function unprocessable(code: string, message: string, param?: string): AppError {
-  return new AppError(422, 'invalid_request_error', code, message, { param });
-}
 
 /** Adds a fee item to the school's catalog (codes are unique per school). */
 export async function createFeeItem(ctx: FeesContext, schoolId: string, item: Omit<repo.FeeItemRow, 'id' | 'school_id' | 'created_at'>): Promise<repo.FeeItemRow> {
@@ -48,7 +45,7 @@ export async function listFeeItems(ctx: FeesContext, schoolId: string, page: { l
 async function checkPlanItems(db: Knex | Knex.Transaction, schoolId: string, items: PlanItemInput[]): Promise<void> {
   const found = await repo.findFeeItems(db, schoolId, items.map((i) => i.feeItemId));
   const missing = items.findIndex((i) => !found.some((f) => f.id === i.feeItemId));
-  if (missing >= 0) throw unprocessable('FEE_ITEM_NOT_FOUND', 'A plan item names a fee item this school does not have.', `items.${missing}.fee_item_id`);
+  if (missing >= 0) throw new UnprocessableError('FEE_ITEM_NOT_FOUND', 'A plan item names a fee item this school does not have.', `items.${missing}.fee_item_id`);
 }
 
 export interface PlanWithVersions {
@@ -88,16 +85,16 @@ export async function createFeePlan(
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
   return ctx.db.transaction(async (trx) => {
     const year = await trx('academic_years').where({ code: input.academicYear }).first<{ id: string; starts_on: string; ends_on: string } | undefined>('id', 'starts_on', 'ends_on');
-    if (!year) throw unprocessable('ACADEMIC_YEAR_NOT_FOUND', 'No such academic year.', 'academic_year');
+    if (!year) throw new UnprocessableError('ACADEMIC_YEAR_NOT_FOUND', 'No such academic year.', 'academic_year');
     if (!(await repo.gradesOffered(trx, schoolId, year.id)).includes(input.grade)) {
-      throw unprocessable('GRADE_NOT_OFFERED', 'The school has no class of this grade in that academic year.', 'grade');
+      throw new UnprocessableError('GRADE_NOT_OFFERED', 'The school has no class of this grade in that academic year.', 'grade');
     }
     if (input.classId) {
       const klass = await getClass(trx, schoolId, input.classId);
-      if (klass.grade !== input.grade || klass.academic_year !== input.academicYear) throw unprocessable('CLASS_NOT_IN_GRADE', 'The class is not of this grade and year.', 'class_id');
+      if (klass.grade !== input.grade || klass.academic_year !== input.academicYear) throw new UnprocessableError('CLASS_NOT_IN_GRADE', 'The class is not of this grade and year.', 'class_id');
     }
     if (input.effectiveFrom < year.starts_on || input.effectiveFrom > year.ends_on) {
-      throw unprocessable('EFFECTIVE_DATE_OUTSIDE_YEAR', 'effective_from must fall within the academic year.', 'effective_from');
+      throw new UnprocessableError('EFFECTIVE_DATE_OUTSIDE_YEAR', 'effective_from must fall within the academic year.', 'effective_from');
     }
     await checkPlanItems(trx, schoolId, input.items);
     let planId: string;
@@ -167,7 +164,7 @@ export async function setSchoolDays(ctx: FeesContext, schoolId: string, month: s
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
   const { start, end } = monthBounds(month);
   const outside = days.findIndex((d) => d < start || d > end);
-  if (outside >= 0) throw unprocessable('DAY_OUTSIDE_MONTH', `Every day must fall in ${month}.`, `school_days.${outside}`);
+  if (outside >= 0) throw new UnprocessableError('DAY_OUTSIDE_MONTH', `Every day must fall in ${month}.`, `school_days.${outside}`);
   await ctx.db.transaction((trx) => repo.replaceSchoolDays(trx, schoolId, start, end, [...days].sort()));
   return repo.listSchoolDays(ctx.db, schoolId, start, end);
 }
@@ -185,9 +182,9 @@ export async function enrolInOptionalItem(ctx: FeesContext, schoolId: string, in
   const enrolled = person ? await ctx.db('enrollments').where({ school_id: schoolId, person_id: person.id }).first('id') : undefined;
   if (!person || !enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'personal_id');
   const [item] = await repo.findFeeItems(ctx.db, schoolId, [input.feeItemId]);
-  if (!item) throw unprocessable('FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', 'fee_item_id');
-  if (!item.optional) throw unprocessable('FEE_ITEM_NOT_OPTIONAL', 'Only voluntary items take enrolments; mandatory items apply to everyone.', 'fee_item_id');
-  if (input.toOn && input.toOn < input.fromOn) throw unprocessable('DATE_RANGE_INVALID', 'to_on must not be before from_on.', 'to_on');
+  if (!item) throw new UnprocessableError('FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', 'fee_item_id');
+  if (!item.optional) throw new UnprocessableError('FEE_ITEM_NOT_OPTIONAL', 'Only voluntary items take enrolments; mandatory items apply to everyone.', 'fee_item_id');
+  if (input.toOn && input.toOn < input.fromOn) throw new UnprocessableError('DATE_RANGE_INVALID', 'to_on must not be before from_on.', 'to_on');
   try {
     const row = await repo.insertOptionalEnrollment(ctx.db, { schoolId, personId: person.id, feeItemId: input.feeItemId, fromOn: input.fromOn, toOn: input.toOn });
     return { id: row.id, school_id: schoolId, student_id: person.id, fee_item_id: input.feeItemId, from_on: input.fromOn, to_on: input.toOn ?? null };

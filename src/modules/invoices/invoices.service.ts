@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../http/errors';
+import { ConflictError, NotFoundError, ValidationError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import { type Clock, isCalendarDate, vietnamDate, vietnamYear } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
@@ -33,9 +33,6 @@ export type PeriodRequest =
   | { kind: 'term'; label: string; start: string; end: string; dueOn?: string }
   | { kind: 'year'; academicYear: string; dueOn?: string };
 
-function unprocessable(code: string, message: string, param?: string): AppError {
-  return new AppError(422, 'invalid_request_error', code, message, { param });
-}
 
 function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
@@ -51,7 +48,7 @@ async function resolvePeriod(db: Knex, request: PeriodRequest): Promise<{ kind: 
     return { kind: 'term', label: request.label, start: request.start, end: request.end };
   }
   const year = await db('academic_years').where({ code: request.academicYear }).first<{ starts_on: string; ends_on: string } | undefined>('starts_on', 'ends_on');
-  if (!year) throw unprocessable('ACADEMIC_YEAR_NOT_FOUND', 'No such academic year.', 'academic_year');
+  if (!year) throw new UnprocessableError('ACADEMIC_YEAR_NOT_FOUND', 'No such academic year.', 'academic_year');
   return { kind: 'year', label: `Năm học ${request.academicYear}`, start: year.starts_on, end: year.ends_on };
 }
 
@@ -66,7 +63,7 @@ export async function startInvoiceRun(ctx: InvoiceContext, schoolId: string, req
   if (!isCalendarDate(dueOn) || dueOn < period.start) throw new ValidationError('DUE_DATE_INVALID', 'due_on must not be before the period starts.', { param: 'due_on' });
   if (period.kind !== 'year') {
     const days = await ctx.db('school_days').where({ school_id: schoolId }).whereBetween('day', [period.start, period.end]).count<{ count: string }[]>('* as count');
-    if (Number(days[0]!.count) === 0) throw unprocessable('NO_SCHOOL_DAYS', 'Set the school calendar for this period first (PUT /v1/schools/{school_id}/calendar/{month}).', 'period');
+    if (Number(days[0]!.count) === 0) throw new UnprocessableError('NO_SCHOOL_DAYS', 'Set the school calendar for this period first (PUT /v1/schools/{school_id}/calendar/{month}).', 'period');
   }
   if (await repo.findSucceededRun(ctx.db, schoolId, period.kind, period.start)) {
     throw new ConflictError('PERIOD_ALREADY_GENERATED', 'Invoices for this period were already generated.', { param: 'period' });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/knex';
-import { AppError } from '../../http/errors';
+import { AppError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
@@ -240,7 +240,7 @@ export async function recordManualPayment(ctx: { db: Knex; clock: Clock; princip
   const now = ctx.clock.now();
   return ctx.db.transaction(async (trx) => {
     const invoice = await findInvoiceByCode(trx, schoolId, input.paymentCode);
-    if (!invoice) throw new AppError(422, 'invalid_request_error', 'PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', { param: 'payment_code' });
+    if (!invoice) throw new UnprocessableError('PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', 'payment_code');
     const [payment] = await trx('payments')
       .insert({ school_id: schoolId, bank_event_id: null, provider: 'manual', person_id: invoice.person_id, payment_code: invoice.payment_code, amount_vnd: input.amountVnd, status: 'attributed', occurred_at: now, recorded_at: now, recorded_by: ctx.principal.personId, reason: input.reason })
       .returning<{ id: string }[]>('id');
@@ -277,7 +277,7 @@ export async function resolvePaymentException(
         throw new AppError(409, 'conflict_error', 'PAYMENT_EXCEPTION_NOT_ATTRIBUTABLE', 'Only money held in suspense can be attributed to a student.', { param: 'payment_code' });
       }
       const invoice = await findInvoiceByCode(trx, schoolId, input.paymentCode);
-      if (!invoice) throw new AppError(422, 'invalid_request_error', 'PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', { param: 'payment_code' });
+      if (!invoice) throw new UnprocessableError('PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', 'payment_code');
       const amount = parseVnd(exception.amount_vnd);
       const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, amount, exception.payment_id, now);
       await postJournals(trx, [{
@@ -422,7 +422,7 @@ export interface EndpointView {
 export async function createBankEndpoint(ctx: { db: Knex; clock: Clock; principal: Principal }, schoolId: string, input: { provider: Provider | 'billpay'; collectionAccountId: string }): Promise<EndpointView & { secret: string }> {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['school_admin']);
   const account = await ctx.db('collection_accounts').where({ school_id: schoolId, id: input.collectionAccountId }).first('id');
-  if (!account) throw new AppError(422, 'invalid_request_error', 'COLLECTION_ACCOUNT_NOT_FOUND', 'No such collection account at this school.', { param: 'collection_account_id' });
+  if (!account) throw new UnprocessableError('COLLECTION_ACCOUNT_NOT_FOUND', 'No such collection account at this school.', 'collection_account_id');
   // Standard Webhooks secrets for direct partners and bill-payment banks; random keys otherwise.
   const secret = input.provider === 'direct' || input.provider === 'billpay' ? `whsec_${randomBytes(32).toString('base64')}` : randomBytes(32).toString('hex');
   try {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
-import { AppError, ConflictError, NotFoundError } from '../../http/errors';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../http/errors';
 import { BANKS } from '../../lib/banks';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import { recordAuditEvent } from '../audit/audit.service';
@@ -55,7 +55,7 @@ export async function addCollectionAccount(
   at: Date,
 ): Promise<repo.CollectionAccountRow> {
   await requireSchoolRole(db, principal, schoolId, ['school_admin']);
-  if (!BANKS.has(input.bankBin)) throw new AppError(422, 'invalid_request_error', 'BANK_UNKNOWN', 'No VietQR bank has this BIN.', { param: 'bank_bin' });
+  if (!BANKS.has(input.bankBin)) throw new UnprocessableError('BANK_UNKNOWN', 'No VietQR bank has this BIN.', 'bank_bin');
   return db.transaction(async (trx) => {
     // The first account is the default whatever the caller said: QR codes need one.
     const isDefault = input.isDefault || !(await repo.findDefaultCollectionAccount(trx, schoolId));

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AppError, ConflictError, NotFoundError } from '../../http/errors';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { isUniqueViolation } from '../../lib/pg-errors';
@@ -31,7 +31,7 @@ export async function assignStaffRole(ctx: StaffContext, schoolId: string, input
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['school_admin']);
   const person = await findPersonByPersonalId(ctx.db, input.personalId);
   if (!person) {
-    throw new AppError(422, 'invalid_request_error', 'PERSON_NOT_FOUND', 'No person with this personal ID is known; they must sign in through VNeID once first.', { param: 'personal_id' });
+    throw new UnprocessableError('PERSON_NOT_FOUND', 'No person with this personal ID is known; they must sign in through VNeID once first.', 'personal_id');
   }
   const now = ctx.clock.now();
   return ctx.db.transaction(async (trx) => {
