@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../lib/html';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
@@ -61,10 +62,6 @@ const TokenRequest = z.object({
 
 const CODE_TTL_SECONDS = 60;
 const ID_TOKEN_TTL_SECONDS = 300;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 function oauthError(res: Response, status: number, error: string, description: string): void {
   res.status(status).json({ error, error_description: description });

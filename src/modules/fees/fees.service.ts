@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
-import type { Clock } from '../../lib/clock';
+import { type Clock, monthBounds } from '../../lib/clock';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
@@ -151,12 +151,6 @@ export async function replacePlanVersionItems(ctx: FeesContext, schoolId: string
     await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'fee_plan.version_changed', subjectType: 'fee_plan_version', subjectId: versionId, requestId: ctx.requestId, at: ctx.clock.now() });
     return loadPlan(trx, schoolId, planId);
   });
-}
-
-function monthBounds(month: string): { start: string; end: string } {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  const end = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
-  return { start: `${month}-01`, end };
 }
 
 /** Sets the days the school is open in a month (replacing what was there). */

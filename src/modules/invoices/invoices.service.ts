@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ConflictError, NotFoundError, ValidationError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
-import { type Clock, isCalendarDate, vietnamDate, vietnamYear } from '../../lib/clock';
+import { type Clock, isCalendarDate, monthBounds, vietnamDate, vietnamYear } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import { newPaymentCode } from '../../lib/payment-code';
 import { isUniqueViolation } from '../../lib/pg-errors';
@@ -40,8 +40,8 @@ function addDays(date: string, days: number): string {
 
 async function resolvePeriod(db: Knex, request: PeriodRequest): Promise<{ kind: PeriodKind; label: string; start: string; end: string }> {
   if (request.kind === 'month') {
-    const [y, m] = request.month.split('-').map(Number) as [number, number];
-    return { kind: 'month', label: `Tháng ${String(m).padStart(2, '0')}/${y}`, start: `${request.month}-01`, end: new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10) };
+    const [y, m] = request.month.split('-');
+    return { kind: 'month', label: `Tháng ${m}/${y}`, ...monthBounds(request.month) };
   }
   if (request.kind === 'term') {
     if (request.end < request.start) throw new ValidationError('DATE_RANGE_INVALID', 'The term must end after it starts.', { param: 'end' });

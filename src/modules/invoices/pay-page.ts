@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../lib/html';
 import { maskPersonalId } from '../../lib/personal-id';
 import { parseVnd } from '../../lib/money';
 import { BANKS } from '../../lib/banks';
@@ -10,10 +11,6 @@ import type { InvoiceView } from './invoices.service';
  */
 const vnd = (amount: number) => `${new Intl.NumberFormat('vi-VN').format(amount)} đ`;
 const viDate = (date: string) => `${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 const STATUS_TEXT: Record<string, string> = {
   open: 'Chưa thanh toán',

@@ -1,12 +1,10 @@
+import { escapeHtml } from '../../lib/html';
+
 /**
  * A readable, self-contained page for the OpenAPI document (no scripts from elsewhere, so it
  * works on a closed network): every operation with its parameters, body and responses.
  */
 type Json = Record<string, unknown>;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 function schemaName(schema: unknown): string {
   if (!schema || typeof schema !== 'object') return '';
