@@ -1,4 +1,5 @@
 import type { Db } from '../../db/knex';
+import type { PricedLine } from './invoice-pricing';
 
 export interface InvoiceRunRow {
   id: string;
@@ -220,20 +221,8 @@ export async function insertInvoices(db: Db, run: InvoiceRunRow, now: Date, rows
   return result.rows;
 }
 
-export interface NewLine {
-  invoiceId: string;
-  lineNo: number;
-  kind: string;
-  feeItemId: string;
-  description: string;
-  quantity: number;
-  unitAmountVnd: number;
-  grossVnd: number;
-  exemptionPercent: number;
-  exemptionVnd: number;
-  totalVnd: number;
-  reasonCode: string | null;
-}
+/** A priced line (invoice-pricing.ts) placed on an invoice. */
+export type NewLine = PricedLine & { invoiceId: string; lineNo: number };
 
 export async function insertLines(db: Db, schoolId: string, lines: NewLine[]): Promise<void> {
   if (lines.length === 0) return;

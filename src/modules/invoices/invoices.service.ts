@@ -213,8 +213,8 @@ async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promis
 type PricedStudent = { student: repo.StudentForBilling; versionId: string; invoice: ReturnType<typeof priceInvoice> };
 
 async function insertPriced(trx: Knex.Transaction, clock: Clock, run: repo.InvoiceRunRow, prefix: string, priced: PricedStudent[]): Promise<void> {
+  // The versions were locked before their prices were read (generate); nothing to lock again here.
   const now = clock.now();
-  await repo.lockVersions(trx, run.school_id, [...new Set(priced.map((p) => p.versionId))], now);
   const inserted = await repo.insertInvoices(
     trx,
     run,
