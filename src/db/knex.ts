@@ -15,8 +15,3 @@ export function createDb(databaseUrl: string, poolMax = 10): Knex {
     acquireConnectionTimeout: 10000,
   });
 }
-
-/** Runs work in one transaction; the service owns the transaction and passes trx down. */
-export function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  return db.transaction(work);
-}

@@ -5,7 +5,7 @@ import { type Clock, monthBounds } from '../../lib/clock';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
-import { findPersonByPersonalId } from '../people/people.service';
+import { findStudentAtSchool } from '../students/students.service';
 import { getClass } from '../schools/schools.service';
 import * as repo from './fees.repository';
 
@@ -172,9 +172,7 @@ export async function getSchoolDays(ctx: FeesContext, schoolId: string, month: s
 /** Enrols a student in a voluntary item (a club, native-speaker English). */
 export async function enrolInOptionalItem(ctx: FeesContext, schoolId: string, input: { personalId: string; feeItemId: string; fromOn: string; toOn?: string }) {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
-  const person = await findPersonByPersonalId(ctx.db, input.personalId);
-  const enrolled = person ? await ctx.db('enrollments').where({ school_id: schoolId, person_id: person.id }).first('id') : undefined;
-  if (!person || !enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'personal_id');
+  const person = await findStudentAtSchool(ctx.db, schoolId, input.personalId);
   const [item] = await repo.findFeeItems(ctx.db, schoolId, [input.feeItemId]);
   if (!item) throw new UnprocessableError('FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', 'fee_item_id');
   if (!item.optional) throw new UnprocessableError('FEE_ITEM_NOT_OPTIONAL', 'Only voluntary items take enrolments; mandatory items apply to everyone.', 'fee_item_id');

@@ -5,7 +5,7 @@ import type { InboundRequest, NormalizedTransfer } from '../../integrations/bank
 import { vietnamDate } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import { maskPersonalId } from '../../lib/personal-id';
-import { postJournals } from '../ledger/ledger.service';
+import { accountBalance, postJournals } from '../ledger/ledger.service';
 import { MAX_AMOUNT_VND } from '../fees/fees.schemas';
 import { type EndpointRow, lockStudentMoney, type PaymentDeps, processBankEvent, rederiveInvoices, type Reply } from './payments.service';
 
@@ -196,8 +196,8 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       const allocated = allocations.reduce((s, a) => s + parseVnd(a.amount_vnd), 0);
       const creditPart = amount - allocated;
       if (creditPart > 0) {
-        const [credit] = await trx('ledger_entries').where({ school_id: schoolId, account_kind: 'credit', account_key: original.person_id }).sum<{ sum: string | null }[]>('amount_vnd as sum');
-        if (-parseVnd(credit?.sum ?? 0) < creditPart) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
+        // Credit is a liability: its balance is zero or negative in debit-positive terms.
+        if (-(await accountBalance(trx, schoolId, 'credit', original.person_id)) < creditPart) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
       }
       if (allocations.length > 0) {
         await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoice_id, payment_id: original.payment_id, source: 'payment', amount_vnd: -parseVnd(a.amount_vnd), created_at: now })));

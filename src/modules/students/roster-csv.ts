@@ -1,5 +1,4 @@
 import { CsvSyntaxError, parseCsv } from '../../lib/csv';
-import { isCalendarDate } from '../../lib/clock';
 import { ValidationError } from '../../http/errors';
 
 /**
@@ -60,8 +59,4 @@ export function readRoster(text: string): RosterRow[] {
       rawGender,
     };
   });
-}
-
-export function isRosterDate(value: string): boolean {
-  return isCalendarDate(value);
 }

@@ -183,6 +183,14 @@ export async function importRoster(ctx: StudentContext, schoolId: string, classI
   return report;
 }
 
+/** A person with an enrollment (current or past) at the school, found by personal ID; 404 otherwise. */
+export async function findStudentAtSchool(db: Knex, schoolId: string, personalId: string): Promise<{ id: string }> {
+  const person = await findPersonByPersonalId(db, personalId);
+  const enrolled = person ? await db('enrollments').where({ school_id: schoolId, person_id: person.id }).first('id') : undefined;
+  if (!person || !enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'personal_id');
+  return person;
+}
+
 /**
  * A student by personal ID, for staff of a school where the student is or was enrolled; anyone
  * else gets 404. Each read is audited.
