@@ -115,9 +115,8 @@ export function createOidcClient(settings: OidcClientSettings, clock: Clock, fet
       const key = await keyFor(header?.kid);
       let payload: unknown;
       try {
-        payload = jwt.verify(tokens.data.id_token, key, {
-          algorithms: ['RS256'],
-          issuer: settings.issuerUrl,
+        payload = jwt.verify(tokens.data.id_token, key, { algorithms: ['RS256'],
+                    issuer: settings.issuerUrl,
           audience: settings.clientId,
           clockTimestamp: Math.floor(clock.now().getTime() / 1000),
         });

@@ -227,9 +227,8 @@ export function vneidSimulatorRoutes(deps: { db: Knex; clock: Clock; settings: V
         }
         let claims: z.infer<typeof CodeClaims>;
         try {
-          const payload = jwt.verify(request.data.code, settings.key.publicKey, {
-            algorithms: ['RS256'],
-            issuer: settings.issuerUrl,
+          const payload = jwt.verify(request.data.code, settings.key.publicKey, { algorithms: ['RS256'],
+                        issuer: settings.issuerUrl,
             audience: `${settings.issuerUrl}/token`,
             clockTimestamp: Math.floor(clock.now().getTime() / 1000),
           });

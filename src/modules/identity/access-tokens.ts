@@ -48,9 +48,8 @@ export function verifyAccessToken(settings: AccessTokenSettings, clock: Clock, t
   }
   let payload: unknown;
   try {
-    payload = jwt.verify(token, settings.key.publicKey, {
-      algorithms: ['RS256'],
-      issuer: settings.issuer,
+    payload = jwt.verify(token, settings.key.publicKey, { algorithms: ['RS256'],
+            issuer: settings.issuer,
       audience: settings.audience,
       clockTimestamp: Math.floor(clock.now().getTime() / 1000),
     });
