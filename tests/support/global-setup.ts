@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -27,8 +27,6 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'school-fees-test-'));
-    // PostgreSQL runs as the `postgres` OS user, which must be able to enter the folder.
-    chmodSync(dir, 0o755);
     const embedded = await startEmbeddedPostgres({
       dataDir: path.join(dir, 'postgres'),
       database: 'postgres',
