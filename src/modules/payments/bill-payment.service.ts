@@ -7,7 +7,8 @@ import { parseVnd } from '../../lib/money';
 import { maskPersonalId } from '../../lib/personal-id';
 import { accountBalance, postJournals } from '../ledger/ledger.service';
 import { MAX_AMOUNT_VND } from '../fees/fees.schemas';
-import { type EndpointRow, lockStudentMoney, type PaymentDeps, processBankEvent, rederiveInvoices, type Reply } from './payments.service';
+import { processBankEvent } from './bank-events.service';
+import { type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply } from './payments.service';
 
 /**
  * The bill-payment protocol partner banks use for school fees ("thu hộ học phí"), in our native

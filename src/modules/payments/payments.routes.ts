@@ -9,6 +9,7 @@ import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
 import { AmountVnd } from '../fees/fees.schemas';
+import { BankInbox } from './bank-inbox';
 import { handleBillPayment } from './bill-payment.service';
 import * as svc from './payments.service';
 
@@ -60,9 +61,10 @@ function renderException(e: Record<string, unknown>) {
 }
 
 export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }): RouteDef[] {
+  const inbox = new BankInbox(deps);
   const callback = (provider: Provider): RouteDef['handler'] => async (req: Request, res: Response) => {
     const { endpoint_id } = parseParams(EndpointParams, req);
-    const reply = await svc.receiveBankNotification(deps, provider, endpoint_id, inbound(req));
+    const reply = await inbox.submit({ provider, endpointId: endpoint_id, req: inbound(req) });
     res.status(reply.status).json(reply.body);
   };
   return [

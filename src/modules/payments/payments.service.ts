@@ -6,14 +6,11 @@ import { AppError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
-import { findPaymentCodes } from '../../lib/payment-code';
 import { isUniqueViolation } from '../../lib/pg-errors';
-import { maskPersonalIdsInText } from '../../lib/personal-id';
-import type { InboundRequest, NormalizedTransfer, Outcome, Provider } from '../../integrations/banks/bank-adapter';
-import { BANK_ADAPTERS } from '../../integrations/banks';
+import type { Provider } from '../../integrations/banks/bank-adapter';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
-import { type EntryInput, postJournals } from '../ledger/ledger.service';
+import { postJournals } from '../ledger/ledger.service';
 
 /**
  * Payments from bank notifications. Order of work (DESIGN.md 5, STYLE.md 7-9):
@@ -39,174 +36,120 @@ export interface EndpointRow {
   account_number: string;
 }
 
-export interface EventRow {
-  id: string;
-  school_id: string;
-  endpoint_id: string;
-  provider: Provider;
-  external_id: string;
-  amount_vnd: string;
-  status: 'received' | 'processed' | 'ignored';
-  transfer: NormalizedTransfer;
-  response_status: number;
-  response_body: unknown;
-}
-
 export interface Reply {
   status: number;
   body: unknown;
 }
 
-/** VNPay's IPN is an order confirmation: the reply depends on the invoice it names. */
-async function vnpayOutcome(db: Db, schoolId: string, transfer: NormalizedTransfer): Promise<Outcome> {
-  const invoice = transfer.paymentCodeHint
-    ? await db('invoices').where({ school_id: schoolId, payment_code: transfer.paymentCodeHint.toUpperCase() }).whereNot({ status: 'draft' }).first<{ status: string; total_vnd: string; paid_vnd: string } | undefined>()
-    : undefined;
-  if (!invoice) return 'order_not_found';
-  if (invoice.status === 'paid') return 'already_confirmed';
-  if (parseVnd(invoice.total_vnd) - parseVnd(invoice.paid_vnd) !== transfer.amountVnd) return 'invalid_amount';
-  // A failed VNPay transaction is still confirmed as received; it simply records no payment.
-  return 'accepted';
-}
-
-/** Takes a provider's notification from the wire to a stored (and, when possible, processed) event. */
-export async function receiveBankNotification(deps: PaymentDeps, provider: Provider, endpointId: string, req: InboundRequest): Promise<Reply> {
-  const adapter = BANK_ADAPTERS[provider];
-  const now = deps.clock.now();
-  const endpoint = await deps.db('bank_endpoints as e')
-    .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))
-    .where({ 'e.id': endpointId, 'e.provider': provider })
-    .first<EndpointRow | undefined>('e.id', 'e.school_id', 'e.provider', 'e.secret', 'e.collection_account_id', 'a.account_number');
-
-  const verified = endpoint ? adapter.verify(req, endpoint.secret, now) : { ok: false as const, reason: 'unknown endpoint' };
-  if (!verified.ok) {
-    deps.logger.warn({ provider, endpoint_id: endpointId, reason: verified.reason }, 'bank notification rejected');
-    return adapter.respond('invalid_signature');
-  }
-  const parsed = adapter.parse(req);
-  if (!parsed.ok) {
-    deps.logger.warn({ provider, endpoint_id: endpointId, reason: maskPersonalIdsInText(parsed.reason), param: parsed.param }, 'bank notification malformed');
-    return adapter.respond('malformed');
-  }
-  const transfer = parsed.transfer;
-  const school = endpoint!.school_id;
-
-  const outcome: Outcome = provider === 'vnpay' ? await vnpayOutcome(deps.db, school, transfer) : 'accepted';
-  const reply = adapter.respond(outcome);
-  // Money that arrived is never dropped: a successful VNPay payment whose order we refuse (already
-  // paid, changed amount, unknown) goes to suspense with an exception, for the accountant to check
-  // against VNPay. Only outgoing and failed transfers record no payment.
-  const ignored = transfer.direction === 'out' || !transfer.succeeded;
-  if (outcome !== 'accepted') (transfer as NormalizedTransfer & { toSuspense?: string }).toSuspense = `vnpay replied ${outcome}`;
-
-  const inserted = await deps.db('bank_events')
-    .insert({
-      school_id: school,
-      endpoint_id: endpointId,
-      provider,
-      external_id: transfer.externalId,
-      amount_vnd: transfer.amountVnd,
-      direction: transfer.direction,
-      account_number: transfer.accountNumber,
-      description: transfer.description,
-      transfer: JSON.stringify(transfer),
-      raw_headers: JSON.stringify(req.headers),
-      raw_body: req.rawBody.toString('utf8'),
-      raw_query: JSON.stringify(req.query),
-      received_at: now,
-      status: ignored ? 'ignored' : 'received',
-      processed_at: ignored ? now : null,
-      response_status: reply.status,
-      response_body: JSON.stringify(reply.body),
-    })
-    .onConflict(['school_id', 'endpoint_id', 'external_id'])
-    .ignore()
-    .returning<{ id: string }[]>('id');
-
-  if (inserted.length === 0) {
-    const existing = await deps.db('bank_events').where({ school_id: school, endpoint_id: endpointId, external_id: transfer.externalId }).first<EventRow>();
-    if (parseVnd(existing.amount_vnd) !== transfer.amountVnd) {
-      await deps.db('payment_exceptions').insert({
-        school_id: school,
-        kind: 'external_id_amount_mismatch',
-        bank_event_id: existing.id,
-        amount_vnd: transfer.amountVnd,
-        details: JSON.stringify({ stored_amount_vnd: parseVnd(existing.amount_vnd), replayed_amount_vnd: transfer.amountVnd }),
-        created_at: now,
-      });
-      deps.logger.warn({ provider, event_id: existing.id }, 'bank notification replayed with a different amount');
-      return { status: 409, body: { error: 'a notification with this id was received with a different amount' } };
-    }
-    return { status: existing.response_status, body: existing.response_body };
-  }
-
-  if (transfer.direction === 'out') {
-    // The account's balance moved: reconciliation needs to know, an accountant should look.
-    await deps.db('payment_exceptions').insert({ school_id: school, kind: 'outgoing_transfer', bank_event_id: inserted[0]!.id, amount_vnd: transfer.amountVnd, details: JSON.stringify({ description: transfer.description.slice(0, 500) }), created_at: now });
-  }
-  if (!ignored) {
-    try {
-      await processBankEvent(deps, school, inserted[0]!.id);
-    } catch (err) {
-      // The event is stored and acknowledged; processing is retried from the stored row.
-      deps.logger.error({ event_id: inserted[0]!.id, err: err instanceof Error ? err.message : String(err) }, 'bank event processing failed');
-    }
-  }
-  return reply;
-}
-
-interface OpenInvoice {
+/** An invoice that still has something due, in the order it is to be paid. */
+export interface OpenInvoice {
   id: string;
-  total_vnd: string;
-  paid_vnd: string;
+  school_id: string;
+  person_id: string;
+  dueVnd: number;
 }
 
-/** Allocates an amount to invoices in order; returns the allocations and what is left over. */
+/**
+ * Allocates an amount to invoices in the order given, taking what each still owes; lowers their
+ * `dueVnd` in place (so several payments of one batch see each other) and returns the allocations
+ * and what is left over.
+ */
 export function allocateOldestFirst(amountVnd: number, invoices: OpenInvoice[]): { allocations: { invoiceId: string; amountVnd: number }[]; leftoverVnd: number } {
   let remaining = amountVnd;
   const allocations: { invoiceId: string; amountVnd: number }[] = [];
   for (const inv of invoices) {
     if (remaining === 0) break;
-    const due = parseVnd(inv.total_vnd) - parseVnd(inv.paid_vnd);
-    const take = Math.min(due, remaining);
+    const take = Math.min(inv.dueVnd, remaining);
     if (take > 0) {
       allocations.push({ invoiceId: inv.id, amountVnd: take });
+      inv.dueVnd -= take;
       remaining -= take;
     }
   }
   return { allocations, leftoverVnd: remaining };
 }
 
-/** Paid amounts and statuses are derived from allocation rows, in the same transaction. */
-export async function rederiveInvoices(trx: Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<void> {
-  if (invoiceIds.length === 0) return;
+/** Puts the named invoices first (in the order named), then the rest in their given order. */
+export function namedFirst(open: OpenInvoice[], firstInvoiceIds: string[]): OpenInvoice[] {
+  return [...firstInvoiceIds.flatMap((id) => open.filter((o) => o.id === id)), ...open.filter((o) => !firstInvoiceIds.includes(o.id))];
+}
+
+export interface InvoiceRef {
+  schoolId: string;
+  invoiceId: string;
+}
+
+/** Paid amounts and statuses are derived from allocation rows, in the same transaction; one statement for any number of invoices. */
+export async function rederiveInvoiceSet(trx: Knex.Transaction, refs: InvoiceRef[]): Promise<void> {
+  if (refs.length === 0) return;
   await trx.raw(
     `UPDATE invoices i SET
        paid_vnd = a.paid,
        status = CASE WHEN a.paid = 0 THEN 'open' WHEN a.paid < i.total_vnd THEN 'partially_paid' ELSE 'paid' END
-     FROM (SELECT invoice_id, coalesce(sum(amount_vnd), 0) AS paid FROM allocations WHERE school_id = ? AND invoice_id = ANY(?::text[]) GROUP BY invoice_id) a
-     WHERE i.school_id = ? AND i.id = a.invoice_id AND i.status <> 'void'`,
-    [schoolId, invoiceIds, schoolId],
+     FROM (SELECT x.school_id, x.invoice_id, coalesce(sum(x.amount_vnd), 0) AS paid
+           FROM allocations x JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, invoice_id)
+             ON x.school_id = t.school_id AND x.invoice_id = t.invoice_id
+           GROUP BY x.school_id, x.invoice_id) a
+     WHERE i.school_id = a.school_id AND i.id = a.invoice_id AND i.status <> 'void'`,
+    [refs.map((r) => r.schoolId), refs.map((r) => r.invoiceId)],
   );
 }
 
-/**
- * Serializes money movements of one student (payments, credit use), so two transactions can never
- * both spend the same credit or both fill the same invoice. Taken in person-id order.
- */
-export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
-  for (const personId of [...new Set(personIds)].sort()) {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`student-money:${schoolId}:${personId}`]);
-  }
+export async function rederiveInvoices(trx: Knex.Transaction, schoolId: string, invoiceIds: string[]): Promise<void> {
+  await rederiveInvoiceSet(trx, invoiceIds.map((invoiceId) => ({ schoolId, invoiceId })));
 }
 
-async function lockOpenInvoices(trx: Knex.Transaction, schoolId: string, personId: string): Promise<OpenInvoice[]> {
-  return trx('invoices')
-    .where({ school_id: schoolId, person_id: personId })
-    .whereIn('status', ['open', 'partially_paid'])
-    .orderBy([{ column: 'due_on' }, { column: 'number' }, { column: 'id' }])
-    .forUpdate()
-    .select<OpenInvoice[]>('id', 'total_vnd', 'paid_vnd');
+export interface StudentRef {
+  schoolId: string;
+  personId: string;
+}
+
+const moneyLockKey = (r: StudentRef) => `student-money:${r.schoolId}:${r.personId}`;
+
+/**
+ * Serializes money movements of a student (payments, credit use, reversals), so two transactions
+ * can never both spend the same credit or both fill the same invoice. Every caller takes its locks
+ * in one sorted order, in one statement, so two batches cannot deadlock on each other.
+ */
+export async function lockStudentsMoney(trx: Knex.Transaction, students: StudentRef[]): Promise<void> {
+  const keys = [...new Set(students.map(moneyLockKey))].sort();
+  if (keys.length === 0) return;
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(t.k)) FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY t.n', [keys]);
+}
+
+export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
+  await lockStudentsMoney(trx, personIds.map((personId) => ({ schoolId, personId })));
+}
+
+/**
+ * Takes the students' money locks (lockStudentsMoney), then locks their open invoices, and returns
+ * those per student (`school|person`), oldest due first; one round trip. The locks come first: the
+ * invoices are read in a LATERAL subquery that depends on the aggregate taking them, so it cannot
+ * run before every lock is held (and the locks are taken even when a student has no open invoice).
+ */
+export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
+  const byStudent = new Map<string, OpenInvoice[]>();
+  if (students.length === 0) return byStudent;
+  const keys = [...new Set(students.map(moneyLockKey))].sort();
+  const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; paid_vnd: string }[] }>(
+    `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.paid_vnd
+     FROM (SELECT count(pg_advisory_xact_lock(hashtext(k.k))) AS locks FROM (SELECT * FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY t.n) k) l
+     CROSS JOIN LATERAL (
+       SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.paid_vnd, i.due_on, i.number
+       FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
+         ON i.school_id = t.school_id AND i.person_id = t.person_id
+       WHERE i.status IN ('open', 'partially_paid') AND l.locks = ?
+       FOR UPDATE OF i) i
+     ORDER BY i.school_id, i.person_id, i.due_on, i.number, i.id`,
+    [keys, students.map((s) => s.schoolId), students.map((s) => s.personId), keys.length],
+  );
+  for (const r of rows) {
+    const key = `${r.school_id}|${r.person_id}`;
+    const list = byStudent.get(key) ?? [];
+    list.push({ id: r.id, school_id: r.school_id, person_id: r.person_id, dueVnd: parseVnd(r.total_vnd) - parseVnd(r.paid_vnd) });
+    byStudent.set(key, list);
+  }
+  return byStudent;
 }
 
 /**
@@ -214,10 +157,8 @@ async function lockOpenInvoices(trx: Knex.Transaction, schoolId: string, personI
  * inside the caller's transaction; what is left over is the caller's to put on credit.
  */
 async function allocateToStudent(trx: Knex.Transaction, schoolId: string, personId: string, amountVnd: number, paymentId: string, at: Date, firstInvoiceIds: string[] = []): Promise<{ allocated: number; leftoverVnd: number }> {
-  await lockStudentMoney(trx, schoolId, [personId]);
-  const open = await lockOpenInvoices(trx, schoolId, personId);
-  const ordered = [...firstInvoiceIds.flatMap((id) => open.filter((o) => o.id === id)), ...open.filter((o) => !firstInvoiceIds.includes(o.id))];
-  const { allocations, leftoverVnd } = allocateOldestFirst(amountVnd, ordered);
+  const open = (await lockStudentsAndOpenInvoices(trx, [{ schoolId, personId }])).get(`${schoolId}|${personId}`) ?? [];
+  const { allocations, leftoverVnd } = allocateOldestFirst(amountVnd, namedFirst(open, firstInvoiceIds));
   if (allocations.length > 0) {
     await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: at })));
     await rederiveInvoices(trx, schoolId, allocations.map((a) => a.invoiceId));
@@ -295,69 +236,6 @@ export async function resolvePaymentException(
   });
 }
 
-/** Processes one stored event (repeatable: an event already processed is left alone). */
-export async function processBankEvent(deps: Pick<PaymentDeps, 'db' | 'clock'>, schoolId: string, eventId: string): Promise<void> {
-  const now = deps.clock.now();
-  await deps.db.transaction(async (trx) => {
-    const event = await trx('bank_events').where({ school_id: schoolId, id: eventId }).forUpdate().first<EventRow | undefined>();
-    if (!event || event.status !== 'received') return;
-    const transfer = event.transfer;
-    const endpoint = await trx('bank_endpoints as e')
-      .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))
-      .where({ 'e.school_id': schoolId, 'e.id': event.endpoint_id })
-      .first<EndpointRow>('e.collection_account_id', 'a.account_number');
-    // VNPay pays the merchant, not an account number; others must name the endpoint's account.
-    const accountKnown = event.provider === 'vnpay' || transfer.accountNumber === endpoint.account_number;
-
-    const codes = [...(transfer.paymentCodeHint ? [transfer.paymentCodeHint.toUpperCase()] : []), ...findPaymentCodes(transfer.description)];
-    const toSuspense = (transfer as NormalizedTransfer & { toSuspense?: string }).toSuspense;
-    const invoice = accountKnown && codes.length > 0 && !toSuspense
-      ? await trx('invoices').where({ school_id: schoolId }).whereIn('payment_code', codes).whereNot({ status: 'draft' }).orderByRaw('array_position(?::text[], payment_code::text)', [codes]).first<{ id: string; person_id: string; payment_code: string } | undefined>('id', 'person_id', 'payment_code')
-      : undefined;
-
-    const [payment] = await trx('payments')
-      .insert({
-        school_id: schoolId,
-        bank_event_id: event.id,
-        provider: event.provider,
-        collection_account_id: accountKnown ? endpoint.collection_account_id : null,
-        person_id: invoice?.person_id ?? null,
-        payment_code: invoice?.payment_code ?? null,
-        amount_vnd: transfer.amountVnd,
-        status: invoice ? 'attributed' : 'unattributed',
-        occurred_at: transfer.occurredAt,
-        recorded_at: now,
-      })
-      .returning<{ id: string }[]>('id');
-    const paymentId = payment!.id;
-    const clearing: EntryInput = { accountKind: 'bank_clearing', accountKey: accountKnown ? endpoint.collection_account_id : `unknown:${transfer.accountNumber}`, amountVnd: transfer.amountVnd };
-
-    if (invoice) {
-      // Oldest due first; but a VNPay IPN confirms one order, whose amount was checked against that
-      // invoice, so the named invoice is paid first.
-      // A VNPay order or a bill payment names the invoices it pays; they come first.
-      const named = (transfer as NormalizedTransfer & { invoiceIds?: string[] }).invoiceIds ?? (event.provider === 'vnpay' ? [invoice.id] : []);
-      const { allocated, leftoverVnd } = await allocateToStudent(trx, schoolId, invoice.person_id, transfer.amountVnd, paymentId, now, named);
-      await postJournals(trx, [{
-        schoolId, kind: 'payment_received', referenceType: 'payment', referenceId: paymentId, at: now,
-        entries: [clearing, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -allocated }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }],
-      }]);
-    } else {
-      await postJournals(trx, [{ schoolId, kind: 'payment_received', referenceType: 'payment', referenceId: paymentId, at: now, entries: [clearing, { accountKind: 'suspense', accountKey: '', amountVnd: -transfer.amountVnd }] }]);
-      await trx('payment_exceptions').insert({
-        school_id: schoolId,
-        kind: accountKnown ? 'unattributed' : 'unknown_account',
-        bank_event_id: event.id,
-        payment_id: paymentId,
-        amount_vnd: transfer.amountVnd,
-        details: JSON.stringify({ description: transfer.description.slice(0, 500), account_number: transfer.accountNumber, codes_found: codes, ...(toSuspense ? { note: toSuspense } : {}) }),
-        created_at: now,
-      });
-    }
-    await trx('bank_events').where({ school_id: schoolId, id: event.id }).update({ status: 'processed', processed_at: now });
-  });
-}
-
 /**
  * Applies students' credit (overpayments) to their open invoices, oldest due first; called when
  * invoices are issued, inside the issuing transaction.
@@ -379,35 +257,18 @@ export async function applyStudentCredit(trx: Knex.Transaction, schoolId: string
     .groupBy('account_key')
     .havingRaw('sum(amount_vnd) < 0')
     .select<{ account_key: string; sum: string }[]>('account_key', trx.raw('sum(amount_vnd) AS sum'));
-  for (const credit of credits) {
-    const open = await lockOpenInvoices(trx, schoolId, credit.account_key);
-    const { allocations } = allocateOldestFirst(-parseVnd(credit.sum), open);
-    if (allocations.length === 0) continue;
-    const rows = await trx('allocations')
-      .insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: null, source: 'credit', amount_vnd: a.amountVnd, created_at: at })))
-      .returning<{ id: string; invoice_id: string; amount_vnd: string }[]>(['id', 'invoice_id', 'amount_vnd']);
-    await rederiveInvoices(trx, schoolId, allocations.map((a) => a.invoiceId));
-    await postJournals(trx, rows.map((r) => ({
-      schoolId, kind: 'credit_applied' as const, referenceType: 'allocation', referenceId: r.id, at,
-      entries: [{ accountKind: 'credit' as const, accountKey: credit.account_key, amountVnd: parseVnd(r.amount_vnd) }, { accountKind: 'receivable' as const, accountKey: credit.account_key, amountVnd: -parseVnd(r.amount_vnd) }],
-    })));
-  }
-}
-
-/** Re-processes events that were stored but not processed (a crash between the two steps). */
-export async function processPendingBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>): Promise<number> {
-  const pending = await deps.db('bank_events').where({ status: 'received' }).orderBy('received_at').limit(1000).select<{ school_id: string; id: string }[]>('school_id', 'id');
-  let processed = 0;
-  for (const e of pending) {
-    // One event that keeps failing must not hold back the others; it stays 'received' for next time.
-    try {
-      await processBankEvent(deps, e.school_id, e.id);
-      processed++;
-    } catch {
-      continue;
-    }
-  }
-  return processed;
+  const openByStudent = await lockStudentsAndOpenInvoices(trx, credits.map((c) => ({ schoolId, personId: c.account_key })));
+  const planned = credits.flatMap((credit) => allocateOldestFirst(-parseVnd(credit.sum), openByStudent.get(`${schoolId}|${credit.account_key}`) ?? []).allocations.map((a) => ({ personId: credit.account_key, ...a })));
+  if (planned.length === 0) return;
+  const personOf = new Map(planned.map((p) => [p.invoiceId, p.personId]));
+  const rows = await trx('allocations')
+    .insert(planned.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: null, source: 'credit', amount_vnd: a.amountVnd, created_at: at })))
+    .returning<{ id: string; invoice_id: string; amount_vnd: string }[]>(['id', 'invoice_id', 'amount_vnd']);
+  await rederiveInvoices(trx, schoolId, planned.map((a) => a.invoiceId));
+  await postJournals(trx, rows.map((r) => ({
+    schoolId, kind: 'credit_applied' as const, referenceType: 'allocation', referenceId: r.id, at,
+    entries: [{ accountKind: 'credit' as const, accountKey: personOf.get(r.invoice_id)!, amountVnd: parseVnd(r.amount_vnd) }, { accountKind: 'receivable' as const, accountKey: personOf.get(r.invoice_id)!, amountVnd: -parseVnd(r.amount_vnd) }],
+  })));
 }
 
 export interface EndpointView {

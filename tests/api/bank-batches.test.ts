@@ -1,0 +1,144 @@
+import type { InboundRequest, SimTransfer } from '../../src/integrations/banks/bank-adapter';
+import { SIGNERS } from '../../src/integrations/banks';
+import { createLogger } from '../../src/logger';
+import { loadPrincipal } from '../../src/modules/access/access.service';
+import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
+import { type Notification, processPendingBankEvents, receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
+import { BankInbox } from '../../src/modules/payments/bank-inbox';
+import { lockStudentsAndOpenInvoices } from '../../src/modules/payments/payments.service';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { countRows, demoSchool } from '../factories/demo';
+
+/**
+ * Notifications handled in batches (the BankInbox's group commit): what is true of one notification
+ * must stay true when many arrive in one batch, including several for the same student, a replay
+ * inside the batch, and an event whose processing fails.
+ */
+let app: TestApp;
+let school: Awaited<ReturnType<typeof demoSchool>>;
+let endpoint: { id: string; secret: string };
+let accountNumber: string;
+let seq = 0;
+const logger = createLogger('silent');
+
+beforeAll(async () => {
+  app = await startTestApp();
+  school = await demoSchool(app.db, 2);
+  const principal = await loadPrincipal(app.db, school.accountant);
+  const ctx = { db: app.db, clock: app.clock, principal };
+  for (const month of ['2026-10', '2026-11']) {
+    const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month });
+    await executeInvoiceRun(app.db, app.clock, school.id, run.id);
+    await issueRunInvoices(ctx, school.id, run.id);
+  }
+  const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
+  accountNumber = account.account_number;
+  endpoint = await app.db('bank_endpoints').where({ school_id: school.id, provider: 'direct', collection_account_id: account.id }).first('id', 'secret');
+}, 60_000);
+afterAll(() => app.close());
+afterEach(async () => {
+  expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+});
+
+const deps = () => ({ db: app.db, clock: app.clock, logger });
+
+function note(over: Partial<SimTransfer>): Notification {
+  seq++;
+  const t: SimTransfer = { externalId: `BATCH-${seq}`, amountVnd: 100_000, accountNumber, description: 'chuyen tien', occurredAt: app.clock.now(), ...over };
+  const signed = SIGNERS.direct(t, endpoint.secret, app.clock.now());
+  const headers: InboundRequest['headers'] = {};
+  for (const [k, v] of Object.entries(signed.headers)) headers[k.toLowerCase()] = v;
+  return { provider: 'direct', endpointId: endpoint.id, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: {} } };
+}
+
+/** A student with two open invoices (October due before November). */
+async function studentWithTwoInvoices(offset: number) {
+  const rows = await app.db('invoices')
+    .where({ school_id: school.id, status: 'open' })
+    .whereIn('person_id', app.db('invoices').where({ school_id: school.id, status: 'open' }).groupBy('person_id').havingRaw('count(*) = 2').select('person_id'))
+    .orderBy([{ column: 'person_id' }, { column: 'due_on' }])
+    .select<{ id: string; person_id: string; payment_code: string; total_vnd: string; due_on: string }[]>('id', 'person_id', 'payment_code', 'total_vnd', 'due_on');
+  const person = [...new Set(rows.map((r) => r.person_id))][offset]!;
+  const [older, newer] = rows.filter((r) => r.person_id === person);
+  expect(older!.due_on < newer!.due_on).toBe(true);
+  return { person, older: older!, newer: newer! };
+}
+
+const invoice = (id: string) => app.db('invoices').where({ id }).first();
+const credit = async (person: string) => Number((await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'credit', account_key: person }).sum('amount_vnd as s').first())?.s ?? 0);
+
+test('three payments for one student in one batch are allocated one after the other: oldest invoice, then the next, then credit', async () => {
+  const { person, older, newer } = await studentWithTwoInvoices(0);
+  const code = older.payment_code;
+  const replies = await receiveBankNotifications(deps(), [
+    note({ amountVnd: Number(older.total_vnd), description: `HP ${code}` }),
+    note({ amountVnd: Number(newer.total_vnd), description: `HP ${code}` }),
+    note({ amountVnd: 50_000, description: `HP ${code}` }),
+  ]);
+  expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+  expect(await invoice(older.id)).toMatchObject({ status: 'paid', paid_vnd: older.total_vnd });
+  expect(await invoice(newer.id)).toMatchObject({ status: 'paid', paid_vnd: newer.total_vnd });
+  expect(await credit(person)).toBe(-50_000);
+});
+
+test('a replay inside the batch is answered like the first and records one payment; another amount under the same id is refused and raised', async () => {
+  const { older } = await studentWithTwoInvoices(1);
+  const first = note({ amountVnd: 10_000, description: `HP ${older.payment_code}` });
+  const conflicting = note({ externalId: `BATCH-${seq}`, amountVnd: 20_000, description: `HP ${older.payment_code}` });
+  const payments = await countRows(app.db, 'payments');
+  const exceptions = await countRows(app.db, 'payment_exceptions');
+  const replies = await receiveBankNotifications(deps(), [first, first, conflicting]);
+  expect(replies[0]).toEqual({ status: 200, body: { received: true } });
+  expect(replies[1]).toEqual(replies[0]);
+  expect(replies[2]!.status).toBe(409);
+  expect(await countRows(app.db, 'payments')).toBe(payments + 1);
+  expect(await countRows(app.db, 'payment_exceptions')).toBe(exceptions + 1);
+  expect(await invoice(older.id)).toMatchObject({ status: 'partially_paid', paid_vnd: '10000' });
+});
+
+test('an event whose processing fails is still stored and acknowledged, the others of its batch are paid, and the retry pays it once the fault is gone', async () => {
+  const a = await studentWithTwoInvoices(2);
+  const b = await studentWithTwoInvoices(3);
+  // A fault injected in the real database: any payment of exactly 13,013 dong fails to insert.
+  await app.db.raw(`CREATE FUNCTION test_refuse_13013() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.amount_vnd = 13013 THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER test_refuse_13013 BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION test_refuse_13013();`);
+  try {
+    const poison = note({ amountVnd: 13_013, description: `HP ${a.older.payment_code}` });
+    const replies = await receiveBankNotifications(deps(), [poison, note({ amountVnd: 30_000, description: `HP ${b.older.payment_code}` })]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200]);
+    expect(await invoice(b.older.id)).toMatchObject({ paid_vnd: '30000' });
+    expect(await invoice(a.older.id)).toMatchObject({ paid_vnd: '0', status: 'open' });
+    const stored = await app.db('bank_events').where({ school_id: school.id, amount_vnd: 13_013 }).first();
+    expect(stored).toMatchObject({ status: 'received' });
+  } finally {
+    await app.db.raw('DROP TRIGGER test_refuse_13013 ON payments; DROP FUNCTION test_refuse_13013();');
+  }
+  expect(await processPendingBankEvents(deps())).toBe(1);
+  expect(await invoice(a.older.id)).toMatchObject({ paid_vnd: '13013', status: 'partially_paid' });
+  expect(await processPendingBankEvents(deps())).toBe(0);
+});
+
+test('the inbox answers every request of a burst (more than a batch holds) with its own reply, and pays each once', async () => {
+  const inbox = new BankInbox(deps(), { maxBatch: 7, concurrency: 2 });
+  const invoices = await app.db('invoices').where({ school_id: school.id, status: 'open' }).orderBy('id').limit(40).select<{ id: string; payment_code: string; paid_vnd: string }[]>('id', 'payment_code', 'paid_vnd');
+  const notes = invoices.map((inv) => note({ amountVnd: 1_000, description: `HP ${inv.payment_code}` }));
+  const replies = await Promise.all([...notes, notes[0]!].map((n) => inbox.submit(n)));
+  expect(replies).toHaveLength(41);
+  expect(replies.every((r) => r.status === 200)).toBe(true);
+  const after = new Map((await app.db('invoices').whereIn('id', invoices.map((i) => i.id)).select<{ id: string; paid_vnd: string }[]>('id', 'paid_vnd')).map((r) => [r.id, Number(r.paid_vnd)]));
+  // Each of these students has this open invoice as their oldest or only one, so each 1,000 lands on it.
+  const grew = invoices.filter((i) => after.get(i.id) === Number(i.paid_vnd) + 1_000).length;
+  expect(await app.db('payments').where({ school_id: school.id, amount_vnd: 1_000 }).count('* as n').first()).toEqual({ n: '40' });
+  expect(grew).toBeGreaterThan(0);
+});
+
+test('the money lock is taken even for a student with no open invoice', async () => {
+  const person = (await app.db('people').whereNotIn('id', app.db('invoices').select('person_id')).first('id')).id as string;
+  await app.db.transaction(async (trx) => {
+    const open = await lockStudentsAndOpenInvoices(trx, [{ schoolId: school.id, personId: person }]);
+    expect(open.size).toBe(0);
+    const other = await app.db.raw<{ rows: { got: boolean }[] }>('SELECT pg_try_advisory_lock(hashtext(?)) AS got', [`student-money:${school.id}:${person}`]);
+    expect(other.rows[0]!.got).toBe(false);
+  });
+});
