@@ -26,6 +26,7 @@ export const ConfigSchema = z
     VNEID_SIMULATOR_PRIVATE_KEY: z.string().min(1).optional(),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -43,6 +44,7 @@ export const ConfigSchema = z
       seedDemoData: env.SEED_DEMO_DATA ?? !isProduction,
       dbPoolMax: env.DB_POOL_MAX,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      bankEventRetryMs: env.BANK_EVENT_RETRY_SECONDS * 1000,
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,

@@ -10,7 +10,7 @@ import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
-import { processPendingBankEvents } from './modules/payments/bank-events.service';
+import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   processPendingBankEvents({ db, clock, logger })
     .then((n) => n > 0 && logger.info({ events: n }, 'pending bank events processed'))
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
+  // ... and, while running, those whose processing failed are retried (issue 7 moves this to the scheduler).
+  const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
 
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await stopRetry();
     await db.destroy();
     if (embedded) await embedded.stop();
     logger.info('stopped');

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/logger';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
-import { type Notification, processPendingBankEvents, receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
+import { type Notification, processPendingBankEvents, receiveBankNotifications, startPendingEventRetry } from '../../src/modules/payments/bank-events.service';
 import { BankInbox } from '../../src/modules/payments/bank-inbox';
 import { lockStudentsAndOpenInvoices } from '../../src/modules/payments/payments.service';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -141,4 +141,28 @@ test('the money lock is taken even for a student with no open invoice', async ()
     const other = await app.db.raw<{ rows: { got: boolean }[] }>('SELECT pg_try_advisory_lock(hashtext(?)) AS got', [`student-money:${school.id}:${person}`]);
     expect(other.rows[0]!.got).toBe(false);
   });
+});
+
+test('the retry job processes an event left unprocessed once it is older than its interval, and stops cleanly', async () => {
+  const { older } = await studentWithTwoInvoices(4);
+  await app.db.raw(`CREATE FUNCTION test_refuse_14014() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.amount_vnd = 14014 THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER test_refuse_14014 BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION test_refuse_14014();`);
+  try {
+    const [reply] = await receiveBankNotifications(deps(), [note({ amountVnd: 14_014, description: `HP ${older.payment_code}` })]);
+    expect(reply!.status).toBe(200);
+  } finally {
+    await app.db.raw('DROP TRIGGER test_refuse_14014 ON payments; DROP FUNCTION test_refuse_14014();');
+  }
+  const stop = startPendingEventRetry(deps(), 20);
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    // Younger than the interval on the service's clock: left alone (the request that stored it may still be at work).
+    expect(await invoice(older.id)).toMatchObject({ paid_vnd: '0' });
+    app.clock.advanceMs(1_000);
+    for (let i = 0; i < 50 && (await invoice(older.id)).paid_vnd === '0'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await invoice(older.id)).toMatchObject({ paid_vnd: '14014', status: 'partially_paid' });
+  } finally {
+    await stop();
+    app.clock.advanceMs(-1_000);
+  }
 });
