@@ -5,7 +5,7 @@ import type { InvoiceRow, InvoiceView } from './invoices.service';
 
 /** Amount still to pay: only open and partially paid invoices have one. */
 export function dueVnd(invoice: InvoiceRow): number {
-  return invoice.status === 'open' || invoice.status === 'partially_paid' ? parseVnd(invoice.total_vnd) - parseVnd(invoice.paid_vnd) : 0;
+  return invoice.status === 'open' || invoice.status === 'partially_paid' ? parseVnd(invoice.total_vnd) - parseVnd(invoice.credited_vnd) - parseVnd(invoice.paid_vnd) : 0;
 }
 
 export function invoiceNumber(invoice: InvoiceRow): string | null {
@@ -41,6 +41,7 @@ export function renderInvoiceSummary(i: InvoiceRow) {
     period: { kind: i.period_kind, label: i.period_label, start: i.period_start, end: i.period_end },
     due_on: i.due_on,
     total_vnd: parseVnd(i.total_vnd),
+    credited_vnd: parseVnd(i.credited_vnd),
     paid_vnd: parseVnd(i.paid_vnd),
     due_vnd: dueVnd(i),
     payment_code: i.payment_code,

@@ -36,6 +36,8 @@ export interface InvoiceRow {
   series: string | null;
   number: number | null;
   total_vnd: string;
+  /** Taken off by credit notes. */
+  credited_vnd: string;
   paid_vnd: string;
   payment_code: string;
   pay_token: string;

@@ -296,7 +296,7 @@ function invoiceSeries(now: Date): string {
   return `HD-${vietnamYear(now)}`;
 }
 
-async function loadInvoiceInScope(db: Knex | Knex.Transaction, principal: Principal, invoiceId: string, forUpdate = false): Promise<repo.InvoiceRow> {
+export async function loadInvoiceInScope(db: Knex | Knex.Transaction, principal: Principal, invoiceId: string, forUpdate = false): Promise<repo.InvoiceRow> {
   const invoice = await repo.findInvoiceById(db, invoiceId, forUpdate);
   if (!invoice) throw new NotFoundError('INVOICE_NOT_FOUND', 'No such invoice.', 'invoice_id');
   try {
@@ -365,8 +365,8 @@ export async function voidInvoice(ctx: InvoiceContext, invoiceId: string, reason
   return ctx.db.transaction(async (trx) => {
     const invoice = await loadInvoiceInScope(trx, ctx.principal, invoiceId, true);
     await requireSchoolRole(trx, ctx.principal, invoice.school_id, [...STAFF]);
-    if (!['draft', 'open'].includes(invoice.status) || parseVnd(invoice.paid_vnd) > 0) {
-      throw new ConflictError('INVOICE_NOT_VOIDABLE', `An invoice that is ${invoice.status} or has payments cannot be voided.`);
+    if (!['draft', 'open'].includes(invoice.status) || parseVnd(invoice.paid_vnd) > 0 || parseVnd(invoice.credited_vnd) > 0) {
+      throw new ConflictError('INVOICE_NOT_VOIDABLE', `An invoice that is ${invoice.status}, has payments or has credit notes cannot be voided.`);
     }
     await trx('invoices').where({ school_id: invoice.school_id, id: invoiceId }).update({ status: 'void', voided_at: now, void_reason: reason });
     if (invoice.status === 'open') {
@@ -420,7 +420,8 @@ export async function getStatement(ctx: InvoiceContext, schoolId: string, studen
   const enrolled = await ctx.db('enrollments').where({ school_id: schoolId, person_id: studentId }).first('id');
   if (!enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'student_id');
   const live = invoices.filter((i) => i.status !== 'void');
-  const billed = live.reduce((s, i) => s + parseVnd(i.total_vnd), 0);
+  // Billed is what the invoices ask: their totals less credit notes.
+  const billed = live.reduce((s, i) => s + parseVnd(i.total_vnd) - parseVnd(i.credited_vnd), 0);
   const paid = live.reduce((s, i) => s + parseVnd(i.paid_vnd), 0);
   return { school_id: schoolId, student_id: studentId, as_of: vietnamDate(ctx.clock.now()), invoices, billed_vnd: billed, paid_vnd: paid, balance_vnd: billed - paid };
 }

@@ -10,7 +10,7 @@ import { parseVnd } from '../../lib/money';
  * to zero, which the code checks before writing and a trigger checks again for every statement.
  */
 export type AccountKind = 'bank_clearing' | 'receivable' | 'revenue' | 'credit' | 'suspense';
-export type JournalKind = 'invoice_issued' | 'invoice_voided' | 'payment_received' | 'credit_applied' | 'suspense_attributed' | 'payment_reversed';
+export type JournalKind = 'invoice_issued' | 'invoice_voided' | 'payment_received' | 'credit_applied' | 'suspense_attributed' | 'payment_reversed' | 'credit_note' | 'payment_corrected';
 
 export interface EntryInput {
   accountKind: AccountKind;
@@ -120,7 +120,7 @@ export async function findLedgerViolations(db: Db, schoolId?: string): Promise<s
        SELECT x.school_id, x.account_key AS person_id, sum(x.amount_vnd) AS amount FROM ledger_entries x
        WHERE x.account_kind = 'receivable' ${scope} GROUP BY 1, 2),
      owed AS (
-       SELECT x.school_id, x.person_id, sum(x.total_vnd - x.paid_vnd) AS amount FROM invoices x
+       SELECT x.school_id, x.person_id, sum(x.total_vnd - x.credited_vnd - x.paid_vnd) AS amount FROM invoices x
        WHERE x.status IN ('open', 'partially_paid', 'paid') ${scope} GROUP BY 1, 2)
      SELECT coalesce(l.school_id, o.school_id) AS school_id, coalesce(l.person_id, o.person_id) AS person_id,
             coalesce(l.amount, 0) AS ledger, coalesce(o.amount, 0) AS invoices

@@ -8,7 +8,7 @@ import { parseVnd } from '../../lib/money';
 import { findPaymentCodes } from '../../lib/payment-code';
 import { maskPersonalIdsInText } from '../../lib/personal-id';
 import { type EntryInput, type JournalInput, journalRows } from '../ledger/ledger.service';
-import { allocateOldestFirst, lockStudentsAndOpenInvoices, namedFirst, type PaymentDeps, type Reply, type StudentRef } from './payments.service';
+import { allocateOldestFirst, lockStudentsAndOpenInvoices, namedFirst, type PaymentDeps, type Reply, STATUS_FROM_PAID, type StudentRef } from './payments.service';
 
 /**
  * Payments from bank notifications. Order of work (DESIGN.md 5, STYLE.md 7-9):
@@ -90,7 +90,7 @@ async function findInvoicesByCode(db: Db, lookups: (readonly [string, string])[]
   const found = new Map<string, InvoiceByCode>();
   if (lookups.length === 0) return found;
   const { rows } = await db.raw<{ rows: InvoiceByCode[] }>(
-    `SELECT i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd, i.paid_vnd
+    `SELECT i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, code) ON i.school_id = t.school_id AND i.payment_code = t.code
      WHERE i.status <> 'draft'`,
     [lookups.map((l) => l[0]), lookups.map((l) => l[1])],
@@ -172,7 +172,7 @@ async function recordPayments(trx: Knex.Transaction, items: { ev: PayableEvent; 
     ...(allocations.length > 0 ? [unnestInsert('allocations', ALLOCATION_COLUMNS, allocations)] : []),
     ...(added.size > 0
       ? [{
-          sql: `UPDATE invoices i SET paid_vnd = d.paid, status = CASE WHEN d.paid = 0 THEN 'open' WHEN d.paid < i.total_vnd THEN 'partially_paid' ELSE 'paid' END
+          sql: `UPDATE invoices i SET paid_vnd = d.paid, status = ${STATUS_FROM_PAID('d.paid')}
                 FROM (SELECT t.school_id, t.invoice_id, t.added + coalesce((SELECT sum(x.amount_vnd) FROM allocations x WHERE x.school_id = t.school_id AND x.invoice_id = t.invoice_id), 0) AS paid
                       FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(school_id, invoice_id, added)) d
                 WHERE i.school_id = d.school_id AND i.id = d.invoice_id AND i.status <> 'void'`,

@@ -63,7 +63,7 @@ async function openInvoices(db: Knex, schoolId: string, personId: string) {
     .where({ school_id: schoolId, person_id: personId })
     .whereIn('status', ['open', 'partially_paid'])
     .orderBy([{ column: 'due_on' }, { column: 'number' }])
-    .select<{ id: string; payment_code: string; period_label: string; due_on: string; total_vnd: string; paid_vnd: string }[]>('id', 'payment_code', 'period_label', 'due_on', 'total_vnd', 'paid_vnd');
+    .select<{ id: string; payment_code: string; period_label: string; due_on: string; total_vnd: string; paid_vnd: string }[]>('id', 'payment_code', 'period_label', 'due_on', db.raw('total_vnd - credited_vnd AS total_vnd'), 'paid_vnd');
 }
 
 async function loadEndpoint(db: Knex, endpointId: string): Promise<EndpointRow | undefined> {
@@ -187,6 +187,7 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
     // Money that went to suspense is the accountant's to sort out (its exception may be open or
     // already attributed); reversing it here could undo money an invoice now counts on.
     if (!original.person_id) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'This payment is held in suspense; the school resolves it.');
+    if (await trx('payment_corrections').where({ school_id: schoolId, payment_id: original.payment_id }).first()) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The school has moved this payment to another student; it resolves the reversal.');
     const amount = parseVnd(original.amount_vnd);
     const entries: { accountKind: 'bank_clearing' | 'receivable' | 'credit' | 'suspense'; accountKey: string; amountVnd: number }[] = [
       { accountKind: 'bank_clearing', accountKey: original.collection_account_id ?? endpoint.collection_account_id, amountVnd: -amount },

@@ -11,6 +11,8 @@ import type { InboundRequest, Provider } from '../../integrations/banks/bank-ada
 import { AmountVnd } from '../fees/fees.schemas';
 import { BankInbox } from './bank-inbox';
 import { handleBillPayment } from './bill-payment.service';
+import { type CorrectionResult, correctPayment } from './corrections.service';
+import { type CreditNoteRow, createCreditNote, listCreditNotes } from './credit-notes.service';
 import * as svc from './payments.service';
 
 const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
@@ -20,6 +22,10 @@ const EndpointBody = z.object({ provider: z.enum(['sepay', 'casso', 'vnpay', 'di
 const ExceptionParams = z.object({ school_id: IdParam('sch'), exception_id: IdParam('exc') }).strict();
 const PaymentCode = z.string().regex(/^[0-9A-Za-z]{10}$/, 'must be a 10-symbol payment code');
 const ManualPaymentBody = z.object({ payment_code: PaymentCode, amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
+const PaymentParams = z.object({ school_id: IdParam('sch'), payment_id: IdParam('pay') }).strict();
+const CorrectionBody = z.object({ payment_code: PaymentCode, reason: z.string().trim().min(3).max(500) }).strict();
+const InvoiceParams = z.object({ invoice_id: IdParam('inv') }).strict();
+const CreditNoteBody = z.object({ amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
 const ResolveBody = z.object({ payment_code: PaymentCode.optional(), reason: z.string().trim().min(3).max(500) }).strict();
 
 function inbound(req: Request): InboundRequest {
@@ -57,6 +63,29 @@ function renderException(e: Record<string, unknown>) {
     created_at: (e.created_at as Date).toISOString(),
     resolved_at: e.resolved_at ? (e.resolved_at as Date).toISOString() : null,
     resolution: e.resolution ?? null,
+  };
+}
+
+function renderCorrection(c: CorrectionResult) {
+  const { from_person_id, to_person_id, created_at, ...rest } = c;
+  return { ...rest, from_student_id: from_person_id, to_student_id: to_person_id, created_at: created_at.toISOString() };
+}
+
+function renderCreditNote(n: CreditNoteRow & { lines: { fee_item_id: string; amount_vnd: string }[] }) {
+  return {
+    id: n.id,
+    school_id: n.school_id,
+    invoice_id: n.invoice_id,
+    student_id: n.person_id,
+    number: `${n.series}/${String(n.number).padStart(6, '0')}`,
+    amount_vnd: parseVnd(n.amount_vnd),
+    pre_payment_vnd: parseVnd(n.pre_payment_vnd),
+    post_payment_vnd: parseVnd(n.post_payment_vnd),
+    post_payment_to: n.post_payment_to,
+    lines: n.lines.map((l) => ({ fee_item_id: l.fee_item_id, amount_vnd: parseVnd(l.amount_vnd) })),
+    reason: n.reason,
+    created_by: n.created_by,
+    created_at: n.created_at.toISOString(),
   };
 }
 
@@ -126,6 +155,39 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const { school_id, exception_id } = parseParams(ExceptionParams, req);
         const b = parseBody(ResolveBody, req);
         res.json(renderException(await svc.resolvePaymentException({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, exception_id, { paymentCode: b.payment_code, reason: b.reason })));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/payments/:payment_id/corrections',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id, payment_id } = parseParams(PaymentParams, req);
+        const b = parseBody(CorrectionBody, req);
+        const c = await correctPayment({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, payment_id, { paymentCode: b.payment_code, reason: b.reason });
+        res.status(201).json(renderCorrection(c));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/invoices/:invoice_id/credit-notes',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { invoice_id } = parseParams(InvoiceParams, req);
+        const b = parseBody(CreditNoteBody, req);
+        const note = await createCreditNote({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, invoice_id, { amountVnd: b.amount_vnd, reason: b.reason });
+        res.status(201).json(renderCreditNote(note));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/invoices/:invoice_id/credit-notes',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { invoice_id } = parseParams(InvoiceParams, req);
+        res.json({ data: (await listCreditNotes({ db: deps.db, principal: principalOf(res) }, invoice_id)).map(renderCreditNote), has_more: false });
       },
     },
     {

@@ -80,12 +80,18 @@ export interface InvoiceRef {
 }
 
 /** Paid amounts and statuses are derived from allocation rows, in the same transaction; one statement for any number of invoices. */
+/**
+ * An issued invoice's status from what is paid against what it asks (its total less credit notes):
+ * paid when nothing is left to pay (also when credit notes took it all), open when nothing is paid.
+ */
+export const STATUS_FROM_PAID = (paid: string) => `CASE WHEN ${paid} >= i.total_vnd - i.credited_vnd THEN 'paid' WHEN ${paid} = 0 THEN 'open' ELSE 'partially_paid' END`;
+
 export async function rederiveInvoiceSet(trx: Knex.Transaction, refs: InvoiceRef[]): Promise<void> {
   if (refs.length === 0) return;
   await trx.raw(
     `UPDATE invoices i SET
        paid_vnd = a.paid,
-       status = CASE WHEN a.paid = 0 THEN 'open' WHEN a.paid < i.total_vnd THEN 'partially_paid' ELSE 'paid' END
+       status = ${STATUS_FROM_PAID('a.paid')}
      FROM (SELECT x.school_id, x.invoice_id, coalesce(sum(x.amount_vnd), 0) AS paid
            FROM allocations x JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, invoice_id)
              ON x.school_id = t.school_id AND x.invoice_id = t.invoice_id
@@ -131,11 +137,11 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
   const byStudent = new Map<string, OpenInvoice[]>();
   if (students.length === 0) return byStudent;
   const keys = [...new Set(students.map(moneyLockKey))].sort();
-  const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; paid_vnd: string }[] }>(
-    `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.paid_vnd
+  const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; credited_vnd: string; paid_vnd: string }[] }>(
+    `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd
      FROM (SELECT count(pg_advisory_xact_lock(hashtext(k.k))) AS locks FROM (SELECT * FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY t.n) k) l
      CROSS JOIN LATERAL (
-       SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.paid_vnd, i.due_on, i.number
+       SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd, i.due_on, i.number
        FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
          ON i.school_id = t.school_id AND i.person_id = t.person_id
        WHERE i.status IN ('open', 'partially_paid') AND l.locks = ?
@@ -146,7 +152,7 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
   for (const r of rows) {
     const key = `${r.school_id}|${r.person_id}`;
     const list = byStudent.get(key) ?? [];
-    list.push({ id: r.id, school_id: r.school_id, person_id: r.person_id, dueVnd: parseVnd(r.total_vnd) - parseVnd(r.paid_vnd) });
+    list.push({ id: r.id, school_id: r.school_id, person_id: r.person_id, dueVnd: parseVnd(r.total_vnd) - parseVnd(r.credited_vnd) - parseVnd(r.paid_vnd) });
     byStudent.set(key, list);
   }
   return byStudent;
@@ -300,9 +306,11 @@ export async function createBankEndpoint(ctx: { db: Knex; clock: Clock; principa
 
 export async function listPayments(ctx: { db: Knex; principal: Principal }, schoolId: string, page: { limit: number; startingAfter?: string }): Promise<Page<Record<string, unknown>>> {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['accountant', 'school_admin']);
-  const q = ctx.db('payments').where({ school_id: schoolId });
-  if (page.startingAfter) q.where('id', '>', page.startingAfter);
-  return toPage(await q.orderBy('id').limit(page.limit + 1).select(), page.limit);
+  const q = ctx.db('payments as p').where({ 'p.school_id': schoolId });
+  if (page.startingAfter) q.where('p.id', '>', page.startingAfter);
+  // Whose the payment is now: the latest correction's student, else the one it was recorded for.
+  const current = ctx.db.raw(`coalesce((SELECT c.to_person_id FROM payment_corrections c WHERE c.school_id = p.school_id AND c.payment_id = p.id ORDER BY c.correction_no DESC LIMIT 1), p.person_id) AS person_id`);
+  return toPage(await q.orderBy('p.id').limit(page.limit + 1).select('p.*', current), page.limit);
 }
 
 export async function listPaymentExceptions(ctx: { db: Knex; principal: Principal }, schoolId: string, page: { limit: number; startingAfter?: string }): Promise<Page<Record<string, unknown>>> {

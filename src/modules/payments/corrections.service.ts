@@ -1,0 +1,93 @@
+import type { Knex } from 'knex';
+import { AppError, NotFoundError, UnprocessableError } from '../../http/errors';
+import type { Clock } from '../../lib/clock';
+import { parseVnd } from '../../lib/money';
+import { type Principal, requireSchoolRole } from '../access/access.service';
+import { recordAuditEvent } from '../audit/audit.service';
+import { accountBalance, postJournals } from '../ledger/ledger.service';
+import { allocateOldestFirst, lockStudentsAndOpenInvoices, rederiveInvoices } from './payments.service';
+
+/**
+ * Corrections of payments credited to the wrong student. The payment is never edited: what it paid
+ * on the first student's invoices is reversed by negative allocation rows, its surplus is taken
+ * back from their credit, and it is allocated again to the other student (oldest due first,
+ * surplus to their credit). A `payment_corrected` journal moves receivable and credit between the
+ * two; the latest correction says whose the payment is now.
+ */
+export interface CorrectionResult {
+  id: string;
+  school_id: string;
+  payment_id: string;
+  from_person_id: string;
+  to_person_id: string;
+  amount_vnd: number;
+  reversed_allocations_vnd: number;
+  reversed_credit_vnd: number;
+  allocated_vnd: number;
+  credit_vnd: number;
+  reason: string;
+  created_by: string;
+  created_at: Date;
+}
+
+const conflict = (code: string, message: string) => new AppError(409, 'conflict_error', code, message);
+
+export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: Principal; requestId?: string }, schoolId: string, paymentId: string, input: { paymentCode: string; reason: string }): Promise<CorrectionResult> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['accountant', 'school_admin']);
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    // The payment row is locked so two corrections of it are serialized.
+    const payment = await trx('payments').where({ school_id: schoolId, id: paymentId }).forUpdate().first<{ id: string; person_id: string | null; amount_vnd: string } | undefined>();
+    if (!payment) throw new NotFoundError('PAYMENT_NOT_FOUND', 'No such payment at this school.', 'payment_id');
+    if (!payment.person_id) throw conflict('PAYMENT_NOT_ATTRIBUTED', 'This payment is held in suspense; resolve its exception instead.');
+    const latest = await trx('payment_corrections').where({ school_id: schoolId, payment_id: paymentId }).orderBy('correction_no', 'desc').first<{ correction_no: number; to_person_id: string } | undefined>();
+    const from = latest?.to_person_id ?? payment.person_id;
+    const target = await trx('invoices').where({ school_id: schoolId, payment_code: input.paymentCode.toUpperCase() }).whereNot({ status: 'draft' }).first<{ person_id: string; payment_code: string } | undefined>();
+    if (!target) throw new UnprocessableError('PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', 'payment_code');
+    if (target.person_id === from) throw conflict('SAME_STUDENT', 'The payment already belongs to the student of this code.');
+
+    const openOf = await lockStudentsAndOpenInvoices(trx, [{ schoolId, personId: from }, { schoolId, personId: target.person_id }]);
+    const amount = parseVnd(payment.amount_vnd);
+    // What the payment pays now, per invoice (corrections before this one netted out their rows).
+    const current = await trx('allocations')
+      .where({ school_id: schoolId, payment_id: paymentId })
+      .groupBy('invoice_id')
+      .havingRaw('sum(amount_vnd) > 0')
+      .select<{ invoice_id: string; paid: string }[]>('invoice_id', trx.raw('sum(amount_vnd) AS paid'));
+    const reversedAllocations = current.reduce((s, c) => s + parseVnd(c.paid), 0);
+    const reversedCredit = amount - reversedAllocations;
+    // Credit is a liability: its balance is zero or below in debit-positive terms.
+    if (reversedCredit > 0 && -(await accountBalance(trx, schoolId, 'credit', from)) < reversedCredit) {
+      throw conflict('CREDIT_ALREADY_USED', 'The surplus of this payment has already paid another invoice of the student; it cannot be moved.');
+    }
+    const { allocations, leftoverVnd } = allocateOldestFirst(amount, openOf.get(`${schoolId}|${target.person_id}`) ?? []);
+    const rows = [
+      ...current.map((c) => ({ school_id: schoolId, invoice_id: c.invoice_id, payment_id: paymentId, source: 'payment', amount_vnd: -parseVnd(c.paid), created_at: now })),
+      ...allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now })),
+    ];
+    if (rows.length > 0) {
+      await trx('allocations').insert(rows);
+      await rederiveInvoices(trx, schoolId, rows.map((r) => r.invoice_id));
+    }
+    const [correction] = await trx('payment_corrections')
+      .insert({ school_id: schoolId, payment_id: paymentId, correction_no: (latest?.correction_no ?? 0) + 1, from_person_id: from, to_person_id: target.person_id, reason: input.reason, created_by: ctx.principal.personId, created_at: now })
+      .returning<{ id: string }[]>('id');
+    const allocated = amount - leftoverVnd;
+    await postJournals(trx, [{
+      schoolId, kind: 'payment_corrected', referenceType: 'payment_correction', referenceId: correction!.id, at: now, memo: input.reason,
+      entries: [
+        { accountKind: 'receivable', accountKey: from, amountVnd: reversedAllocations },
+        { accountKind: 'credit', accountKey: from, amountVnd: reversedCredit },
+        { accountKind: 'receivable', accountKey: target.person_id, amountVnd: -allocated },
+        { accountKind: 'credit', accountKey: target.person_id, amountVnd: -leftoverVnd },
+      ],
+    }]);
+    const result: CorrectionResult = {
+      id: correction!.id, school_id: schoolId, payment_id: paymentId, from_person_id: from, to_person_id: target.person_id, amount_vnd: amount,
+      reversed_allocations_vnd: reversedAllocations, reversed_credit_vnd: reversedCredit, allocated_vnd: allocated, credit_vnd: leftoverVnd,
+      reason: input.reason, created_by: ctx.principal.personId, created_at: now,
+    };
+    await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'payment.corrected', subjectType: 'payment', subjectId: paymentId, details: { correction_id: correction!.id, from_person_id: from, to_person_id: target.person_id, reason: input.reason }, requestId: ctx.requestId, at: now });
+    return result;
+  });
+}

@@ -1,0 +1,189 @@
+import request from 'supertest';
+import { loadPrincipal } from '../../src/modules/access/access.service';
+import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { accountBalance, findLedgerViolations } from '../../src/modules/ledger/ledger.service';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { demoSchool, financeOfficer } from '../factories/demo';
+import { expectContract } from '../support/contract';
+
+/**
+ * Credit notes (Stripe's arithmetic) and corrections of payments credited to the wrong student,
+ * over HTTP against the running app; the ledger's invariants are checked after each scenario.
+ */
+let app: TestApp;
+let school: Awaited<ReturnType<typeof demoSchool>>;
+let other: Awaited<ReturnType<typeof demoSchool>>;
+let next = 0;
+let decemberRun: string;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  school = await demoSchool(app.db, 4);
+  other = await demoSchool(app.db, 0);
+  const principal = await loadPrincipal(app.db, school.accountant);
+  const ctx = { db: app.db, clock: app.clock, principal };
+  const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month: '2026-11' });
+  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
+  await issueRunInvoices(ctx, school.id, run.id);
+  // December is generated but issued only by the last test, where issuing spends students' credit.
+  const december = await startInvoiceRun(ctx, school.id, { kind: 'month', month: '2026-12' });
+  await executeInvoiceRun(app.db, app.clock, school.id, december.id);
+  decemberRun = december.id;
+}, 60_000);
+afterAll(() => app.close());
+afterEach(async () => {
+  expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+});
+
+const as = (personalId: string) => ({ authorization: `Bearer ${app.tokenFor(personalId)}` });
+const staff = () => as(school.accountant);
+const invoice = (id: string) => app.db('invoices').where({ id }).first();
+/** A fresh open invoice (each test takes its own students). */
+async function freshInvoice() {
+  const rows = await app.db('invoices').where({ school_id: school.id, status: 'open' }).orderBy('id').offset(next++).limit(1).select<{ id: string; person_id: string; payment_code: string; total_vnd: string }[]>('id', 'person_id', 'payment_code', 'total_vnd');
+  const inv = rows[0]!;
+  expect(Number(inv.total_vnd)).toBeGreaterThan(100_000);
+  return { ...inv, total: Number(inv.total_vnd) };
+}
+const credit = async (personId: string) => 0 - (await accountBalance(app.db, school.id, 'credit', personId)) || 0;
+const revenue = async () => Number((await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'revenue' }).sum('amount_vnd as s').first())!.s);
+async function payCash(code: string, amount: number) {
+  const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(staff()).send({ payment_code: code, amount_vnd: amount, reason: 'Phụ huynh nộp tiền mặt tại trường' });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+const creditNote = (invoiceId: string, amount: number, who = staff()) => request(app.baseUrl).post(`/v1/invoices/${invoiceId}/credit-notes`).set(who).send({ amount_vnd: amount, reason: 'Học sinh nghỉ ốm cả tuần, hoàn tiền ăn' });
+
+describe('credit notes', () => {
+  test('on an unpaid invoice the whole credit is pre-payment: it stops being owed, and revenue falls by as much', async () => {
+    const inv = await freshInvoice();
+    const revenueBefore = await revenue();
+    const res = await creditNote(inv.id, 40_000);
+    expect(res.status).toBe(201);
+    expectContract(res, 'post', '/v1/invoices/{invoice_id}/credit-notes');
+    expect(res.body).toMatchObject({ invoice_id: inv.id, student_id: inv.person_id, amount_vnd: 40_000, pre_payment_vnd: 40_000, post_payment_vnd: 0, post_payment_to: 'credit' });
+    expect(res.body.number).toMatch(/^CN-2026\/\d{6}$/);
+    expect(res.body.lines.reduce((s: number, l: { amount_vnd: number }) => s + l.amount_vnd, 0)).toBe(40_000);
+    expect(await revenue()).toBe(revenueBefore + 40_000); // revenue is a credit balance: it shrinks toward zero
+    expect(await invoice(inv.id)).toMatchObject({ status: 'open', credited_vnd: '40000', paid_vnd: '0' });
+    const shown = await request(app.baseUrl).get(`/v1/invoices/${inv.id}`).set(staff());
+    expectContract(shown, 'get', '/v1/invoices/{invoice_id}');
+    expect(shown.body).toMatchObject({ total_vnd: inv.total, credited_vnd: 40_000, due_vnd: inv.total - 40_000 });
+    const listed = await request(app.baseUrl).get(`/v1/invoices/${inv.id}/credit-notes`).set(staff());
+    expectContract(listed, 'get', '/v1/invoices/{invoice_id}/credit-notes');
+    expect(listed.body.data.map((n: { id: string }) => n.id)).toEqual([res.body.id]);
+  });
+
+  test('on a paid invoice the credit is post-payment: the money leaves the invoice for the student\'s credit', async () => {
+    const inv = await freshInvoice();
+    await payCash(inv.payment_code, inv.total);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid' });
+    const creditBefore = await credit(inv.person_id);
+    const res = await creditNote(inv.id, 30_000);
+    expect(res.body).toMatchObject({ pre_payment_vnd: 0, post_payment_vnd: 30_000 });
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid', credited_vnd: '30000', paid_vnd: String(inv.total - 30_000) });
+    expect(await credit(inv.person_id)).toBe(creditBefore + 30_000);
+  });
+
+  test('on a partly paid invoice the credit is split: first what is still owed, the rest to credit', async () => {
+    const inv = await freshInvoice();
+    await payCash(inv.payment_code, inv.total - 50_000);
+    const res = await creditNote(inv.id, 80_000);
+    expect(res.body).toMatchObject({ pre_payment_vnd: 50_000, post_payment_vnd: 30_000 });
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid', credited_vnd: '80000', paid_vnd: String(inv.total - 80_000) });
+  });
+
+  test('more than the invoice still asks is refused and changes nothing; crediting all of it leaves nothing due', async () => {
+    const inv = await freshInvoice();
+    const tooMuch = await creditNote(inv.id, inv.total + 1);
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error.code).toBe('CREDIT_EXCEEDS_INVOICE');
+    expectContract(tooMuch, 'post', '/v1/invoices/{invoice_id}/credit-notes');
+    expect(await invoice(inv.id)).toMatchObject({ credited_vnd: '0' });
+    for (const bad of [0, -5, 1.5, '1000']) expect((await request(app.baseUrl).post(`/v1/invoices/${inv.id}/credit-notes`).set(staff()).send({ amount_vnd: bad, reason: 'thử sai' })).status).toBe(400);
+    const all = await creditNote(inv.id, inv.total);
+    expect(all.status).toBe(201);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'paid', credited_vnd: String(inv.total), paid_vnd: '0' });
+    expect((await request(app.baseUrl).post(`/v1/invoices/${inv.id}/void`).set(staff()).send({ reason: 'thử hủy' })).status).toBe(409);
+  });
+
+  test('two credit notes racing for the rest of one invoice: one is issued, the other refused, numbers stay gap-free', async () => {
+    const inv = await freshInvoice();
+    const results = await Promise.all([creditNote(inv.id, inv.total), creditNote(inv.id, inv.total)]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 422]);
+    expect(await invoice(inv.id)).toMatchObject({ credited_vnd: String(inv.total) });
+    const numbers = (await app.db('credit_notes').where({ school_id: school.id }).orderBy('number').pluck('number')) as number[];
+    expect(numbers).toEqual(numbers.map((_, n) => n + 1));
+  });
+
+  test('another school\'s accountant gets 404; a finance officer in scope is refused by role', async () => {
+    const inv = await freshInvoice();
+    expect((await creditNote(inv.id, 1_000, as(other.accountant))).status).toBe(404);
+    expect((await creditNote(inv.id, 1_000, as(financeOfficer(school.district as 'Q12' | 'GV' | 'NB')))).status).toBe(403);
+    expect(await invoice(inv.id)).toMatchObject({ credited_vnd: '0' });
+  });
+});
+
+describe('payment corrections', () => {
+  test('a payment made with a sibling\'s code is moved to the right student: the first invoice is open again, the second paid', async () => {
+    const wrong = await freshInvoice();
+    const right = await freshInvoice();
+    const paymentId = await payCash(wrong.payment_code, right.total + 20_000);
+    expect(await invoice(wrong.id)).toMatchObject({ status: 'paid' });
+    const creditWrong = await credit(wrong.person_id);
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: right.payment_code, reason: 'Phụ huynh ghi nhầm mã của con thứ hai' });
+    expect(res.status).toBe(201);
+    expectContract(res, 'post', '/v1/schools/{school_id}/payments/{payment_id}/corrections');
+    const listedPayments = await request(app.baseUrl).get(`/v1/schools/${school.id}/payments?limit=100`).set(staff());
+    expect(listedPayments.body.data.find((p: { id: string }) => p.id === paymentId)).toMatchObject({ student_id: right.person_id });
+    expect(res.body).toMatchObject({ payment_id: paymentId, from_student_id: wrong.person_id, to_student_id: right.person_id, amount_vnd: right.total + 20_000, allocated_vnd: right.total, credit_vnd: 20_000 });
+    expect(res.body.reversed_allocations_vnd + res.body.reversed_credit_vnd).toBe(right.total + 20_000);
+    expect(await invoice(wrong.id)).toMatchObject({ status: 'open', paid_vnd: '0' });
+    expect(await invoice(right.id)).toMatchObject({ status: 'paid', paid_vnd: String(right.total) });
+    expect(await credit(wrong.person_id)).toBe(creditWrong - res.body.reversed_credit_vnd);
+    expect(await credit(right.person_id)).toBeGreaterThanOrEqual(20_000);
+    // The payment row is untouched; the correction is history, and audited.
+    expect(await app.db('payments').where({ id: paymentId }).first()).toMatchObject({ person_id: wrong.person_id });
+    expect(await app.db('audit_events').where({ school_id: school.id, action: 'payment.corrected', subject_id: paymentId })).toHaveLength(1);
+
+    // Moved again, back: the latest correction decides whose it is.
+    const back = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: wrong.payment_code, reason: 'Kế toán nhập nhầm, chuyển lại' });
+    expect(back.status).toBe(201);
+    expect(back.body).toMatchObject({ from_student_id: right.person_id, to_student_id: wrong.person_id });
+    expect(await invoice(right.id)).toMatchObject({ status: 'open', paid_vnd: '0' });
+    const same = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: wrong.payment_code, reason: 'lần nữa' });
+    expect(same.status).toBe(409);
+    expect(same.body.error.code).toBe('SAME_STUDENT');
+    expectContract(same, 'post', '/v1/schools/{school_id}/payments/{payment_id}/corrections');
+  });
+
+  test('bad corrections are refused and change nothing', async () => {
+    const inv = await freshInvoice();
+    const paymentId = await payCash(inv.payment_code, 5_000);
+    const before = await app.db('allocations').where({ school_id: school.id }).count('* as n').first();
+    const unknownCode = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: '2222222222', reason: 'thử' });
+    expect(unknownCode.status).toBe(422);
+    const unknownPayment = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/pay_${'0'.repeat(32)}/corrections`).set(staff()).send({ payment_code: inv.payment_code, reason: 'thử' });
+    expect(unknownPayment.status).toBe(404);
+    const noReason = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: inv.payment_code });
+    expect(noReason.status).toBe(400);
+    const otherSchool = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(as(other.accountant)).send({ payment_code: inv.payment_code, reason: 'thử' });
+    expect(otherSchool.status).toBe(404);
+    expect(await app.db('allocations').where({ school_id: school.id }).count('* as n').first()).toEqual(before);
+  });
+
+  test('a surplus already spent cannot be moved (the next invoice\'s issue used it); nothing changes', async () => {
+    const first = await freshInvoice();
+    const target = await freshInvoice();
+    const paymentId = await payCash(first.payment_code, first.total + 10_000);
+    expect(await credit(first.person_id)).toBe(10_000);
+    // Issuing December applies the credit to the student's December invoice.
+    await issueRunInvoices({ db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, school.accountant) }, school.id, decemberRun);
+    expect(await credit(first.person_id)).toBe(0);
+    const before = await app.db('allocations').where({ school_id: school.id }).count('* as n').first();
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: target.payment_code, reason: 'chuyển nhầm' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('CREDIT_ALREADY_USED');
+    expect(await app.db('allocations').where({ school_id: school.id }).count('* as n').first()).toEqual(before);
+  });
+});
