@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 // leaves the invoice and becomes the student's credit. The invoice keeps its total and lines; it
 // gains a credited amount. Nothing is edited or deleted: credit notes are append-only documents
 // with gap-free numbers of their own series (CN-<year>, same counters as invoices). Also payment
-// corrections (below), which need the journal kind added here.
+// corrections (below), which need the journal kind added here, and the dedupe of one transfer
+// reported by two providers.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     ALTER TABLE invoices ADD COLUMN credited_vnd bigint NOT NULL DEFAULT 0 CHECK (credited_vnd >= 0);
@@ -69,6 +70,16 @@ export async function up(knex: Knex): Promise<void> {
     );
     CREATE TRIGGER payment_corrections_append_only BEFORE UPDATE OR DELETE ON payment_corrections FOR EACH ROW EXECUTE FUNCTION forbid_update_or_delete();
 
+    -- One transfer reported by two notification providers watching the same account (SePay and
+    -- Casso both read the bank's statement, or a partner bank and SePay) is one payment: the bank's
+    -- own reference of the transfer is unique within a collection account. VNPay settles to the
+    -- school separately and is left out.
+    ALTER TABLE payments ADD COLUMN bank_reference text;
+    CREATE UNIQUE INDEX payments_bank_reference_key ON payments (school_id, collection_account_id, bank_reference)
+      WHERE bank_reference IS NOT NULL AND provider <> 'vnpay';
+    ALTER TABLE bank_events DROP CONSTRAINT bank_events_status_check;
+    ALTER TABLE bank_events ADD CONSTRAINT bank_events_status_check CHECK (status IN ('received', 'processed', 'ignored', 'duplicate'));
+
     CREATE TRIGGER credit_notes_append_only BEFORE UPDATE OR DELETE ON credit_notes FOR EACH ROW EXECUTE FUNCTION forbid_update_or_delete();
     CREATE TRIGGER credit_note_lines_append_only BEFORE UPDATE OR DELETE ON credit_note_lines FOR EACH ROW EXECUTE FUNCTION forbid_update_or_delete();
   `);
@@ -77,6 +88,10 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP TABLE payment_corrections, credit_note_lines, credit_notes;
+    ALTER TABLE bank_events DROP CONSTRAINT bank_events_status_check;
+    ALTER TABLE bank_events ADD CONSTRAINT bank_events_status_check CHECK (status IN ('received', 'processed', 'ignored'));
+    DROP INDEX payments_bank_reference_key;
+    ALTER TABLE payments DROP COLUMN bank_reference;
     ALTER TABLE journals DROP CONSTRAINT journals_kind_check;
     ALTER TABLE journals ADD CONSTRAINT journals_kind_check CHECK (kind IN ('invoice_issued', 'invoice_voided', 'payment_received', 'credit_applied', 'suspense_attributed', 'payment_reversed'));
     ALTER TABLE invoices DROP CONSTRAINT invoices_credited_and_paid_within_total;

@@ -17,7 +17,7 @@ import { countRows, demoSchool } from '../factories/demo';
  */
 let app: TestApp;
 let school: Awaited<ReturnType<typeof demoSchool>>;
-let endpoint: { id: string; secret: string };
+const endpoints = new Map<string, { id: string; secret: string }>();
 let accountNumber: string;
 let seq = 0;
 const logger = createLogger('silent');
@@ -34,7 +34,7 @@ beforeAll(async () => {
   }
   const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
   accountNumber = account.account_number;
-  endpoint = await app.db('bank_endpoints').where({ school_id: school.id, provider: 'direct', collection_account_id: account.id }).first('id', 'secret');
+  for (const e of await app.db('bank_endpoints').where({ school_id: school.id, collection_account_id: account.id }).select('id', 'secret', 'provider')) endpoints.set(e.provider, e);
 }, 60_000);
 afterAll(() => app.close());
 afterEach(async () => {
@@ -43,13 +43,14 @@ afterEach(async () => {
 
 const deps = () => ({ db: app.db, clock: app.clock, logger });
 
-function note(over: Partial<SimTransfer>): Notification {
+function note(over: Partial<SimTransfer>, provider: 'direct' | 'sepay' | 'casso' = 'direct'): Notification {
   seq++;
   const t: SimTransfer = { externalId: `BATCH-${seq}`, amountVnd: 100_000, accountNumber, description: 'chuyen tien', occurredAt: app.clock.now(), ...over };
-  const signed = SIGNERS.direct(t, endpoint.secret, app.clock.now());
+  const e = endpoints.get(provider)!;
+  const signed = SIGNERS[provider](t, e.secret, app.clock.now());
   const headers: InboundRequest['headers'] = {};
   for (const [k, v] of Object.entries(signed.headers)) headers[k.toLowerCase()] = v;
-  return { provider: 'direct', endpointId: endpoint.id, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: {} } };
+  return { provider, endpointId: e.id, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: {} } };
 }
 
 /** A student with two open invoices (October due before November). */
@@ -117,6 +118,33 @@ test('an event whose processing fails is still stored and acknowledged, the othe
   expect(await processPendingBankEvents(deps())).toBe(1);
   expect(await invoice(a.older.id)).toMatchObject({ paid_vnd: '13013', status: 'partially_paid' });
   expect(await processPendingBankEvents(deps())).toBe(0);
+});
+
+test('one transfer reported by SePay and Casso (both watching the account) is one payment, in one batch or in two', async () => {
+  const { older } = await studentWithTwoInvoices(5);
+  const payments = await countRows(app.db, 'payments');
+  const same = { amountVnd: 7_000, description: `HP ${older.payment_code}`, bankReference: `FT26326${seq}DUP` };
+  const replies = await receiveBankNotifications(deps(), [note(same, 'sepay'), note(same, 'casso')]);
+  expect(replies.map((r) => r.status)).toEqual([200, 200]);
+  const later = await receiveBankNotifications(deps(), [note(same, 'direct')]);
+  expect(later[0]!.status).toBe(200);
+  expect(await countRows(app.db, 'payments')).toBe(payments + 1);
+  expect(await invoice(older.id)).toMatchObject({ paid_vnd: '7000' });
+  const statuses = await app.db('bank_events').where({ school_id: school.id, amount_vnd: 7_000 }).orderBy('provider').pluck('status');
+  expect(statuses.sort()).toEqual(['duplicate', 'duplicate', 'processed']);
+  // Another transfer with its own reference is its own payment.
+  await receiveBankNotifications(deps(), [note({ ...same, bankReference: `FT26326${seq}OTHER` }, 'casso')]);
+  expect(await invoice(older.id)).toMatchObject({ paid_vnd: '14000' });
+});
+
+test('SePay and Casso reporting the same transfers at the same moment, in separate batches, still make one payment each', async () => {
+  const invoices = await app.db('invoices').where({ school_id: school.id }).whereIn('status', ['open', 'partially_paid']).orderBy('id', 'desc').limit(20).select<{ payment_code: string }[]>('payment_code');
+  const payments = await countRows(app.db, 'payments');
+  const transfers = invoices.map((inv, n) => ({ amountVnd: 3_000, description: `HP ${inv.payment_code}`, bankReference: `FT26326RACE${n}` }));
+  const replies = await Promise.all(transfers.flatMap((t) => [receiveBankNotifications(deps(), [note(t, 'sepay')]), receiveBankNotifications(deps(), [note(t, 'casso')])]));
+  expect(replies.flat().every((r) => r.status === 200)).toBe(true);
+  expect(await countRows(app.db, 'payments')).toBe(payments + 20);
+  expect(await app.db('bank_events').where({ school_id: school.id, amount_vnd: 3_000, status: 'duplicate' }).count('* as n').first()).toEqual({ n: '20' });
 });
 
 test('the inbox answers every request of a burst (more than a batch holds) with its own reply, and pays each once', async () => {

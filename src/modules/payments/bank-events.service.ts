@@ -71,7 +71,7 @@ interface InvoiceByCode {
 const EVENT_COLUMNS = cols(`school_id text, endpoint_id text, provider text, external_id text, amount_vnd bigint, direction text,
   account_number text, description text, transfer jsonb, raw_headers jsonb, raw_body text, raw_query jsonb, received_at timestamptz,
   status text, processed_at timestamptz, response_status smallint, response_body jsonb`);
-const PAYMENT_COLUMNS = cols('school_id text, id text, bank_event_id text, provider text, collection_account_id text, person_id text, payment_code text, amount_vnd bigint, status text, occurred_at timestamptz, recorded_at timestamptz');
+const PAYMENT_COLUMNS = cols('school_id text, id text, bank_event_id text, provider text, collection_account_id text, person_id text, payment_code text, amount_vnd bigint, status text, occurred_at timestamptz, recorded_at timestamptz, bank_reference text');
 const ALLOCATION_COLUMNS = cols('school_id text, invoice_id text, payment_id text, source text, amount_vnd bigint, created_at timestamptz');
 const JOURNAL_COLUMNS = cols('school_id text, id text, kind text, reference_type text, reference_id text, memo text, posted_at timestamptz');
 const ENTRY_COLUMNS = cols('school_id text, journal_id text, entry_no smallint, account_kind text, account_key text, amount_vnd bigint');
@@ -109,7 +109,35 @@ const invoiceFor = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer'
  * invoices), derives the invoices' paid amounts again, posts the journals, raises exceptions for
  * money put in suspense (and any others given) and marks the events processed.
  */
-async function recordPayments(trx: Knex.Transaction, items: { ev: PayableEvent; invoice?: { id: string; person_id: string; payment_code: string } }[], otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: { id: string; person_id: string; payment_code: string } }[], otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+  // One transfer reported by two providers watching the same account (SePay and Casso both read
+  // the bank's statement) is recorded once: the bank's reference is unique within an account. The
+  // later report is marked `duplicate`. A unique index backs this up against a concurrent batch.
+  const refKey = (ev: PayableEvent) => (accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference}` : null);
+  const keyed = all.filter((i) => refKey(i.ev)).map((i) => i.ev);
+  const seen = new Set<string>();
+  if (keyed.length > 0) {
+    const { rows } = await trx.raw<{ rows: { school_id: string; collection_account_id: string; bank_reference: string }[] }>(
+      `SELECT p.school_id, p.collection_account_id, p.bank_reference
+       FROM payments p JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, reference)
+         ON p.school_id = t.school_id AND p.collection_account_id = t.account_id AND p.bank_reference = t.reference
+       WHERE p.provider <> 'vnpay'`,
+      [keyed.map((e) => e.school_id), keyed.map((e) => e.collection_account_id), keyed.map((e) => e.transfer.bankReference!)],
+    );
+    for (const r of rows) seen.add(`${r.school_id}|${r.collection_account_id}|${r.bank_reference}`);
+  }
+  const items: typeof all = [];
+  const duplicates: PayableEvent[] = [];
+  for (const item of all) {
+    const key = refKey(item.ev);
+    if (key && seen.has(key)) {
+      duplicates.push(item.ev);
+      continue;
+    }
+    if (key) seen.add(key);
+    items.push(item);
+  }
+
   const students: StudentRef[] = items.flatMap((a) => (a.invoice ? [{ schoolId: a.ev.school_id, personId: a.invoice.person_id }] : []));
   const openOf = await lockStudentsAndOpenInvoices(trx, students);
 
@@ -132,6 +160,7 @@ async function recordPayments(trx: Knex.Transaction, items: { ev: PayableEvent; 
       status: invoice ? 'attributed' : 'unattributed',
       occurred_at: ev.transfer.occurredAt,
       recorded_at: now,
+      bank_reference: ev.transfer.bankReference,
     });
     const clearing: EntryInput = { accountKind: 'bank_clearing', accountKey: accountKnown(ev) ? ev.collection_account_id : `unknown:${ev.transfer.accountNumber}`, amountVnd: amount };
     const journal = { schoolId: ev.school_id, kind: 'payment_received' as const, referenceType: 'payment', referenceId: paymentId, at: now };
@@ -181,8 +210,11 @@ async function recordPayments(trx: Knex.Transaction, items: { ev: PayableEvent; 
       : []),
     ...(ledger.journals.length > 0 ? [unnestInsert('journals', JOURNAL_COLUMNS, ledger.journals), unnestInsert('ledger_entries', ENTRY_COLUMNS, ledger.entries)] : []),
     ...(exceptions.length > 0 ? [unnestInsert('payment_exceptions', EXCEPTION_COLUMNS, exceptions)] : []),
-    ...(items.length > 0
-      ? [{ sql: `UPDATE bank_events ev SET status = 'processed', processed_at = ? FROM unnest(?::text[], ?::text[]) AS t(school_id, id) WHERE ev.school_id = t.school_id AND ev.id = t.id`, bindings: [now, items.map((i) => i.ev.school_id), items.map((i) => i.ev.id)] }]
+    ...(all.length > 0
+      ? [{
+          sql: `UPDATE bank_events ev SET status = t.status, processed_at = ? FROM unnest(?::text[], ?::text[], ?::text[]) AS t(school_id, id, status) WHERE ev.school_id = t.school_id AND ev.id = t.id`,
+          bindings: [now, [...items.map((i) => i.ev.school_id), ...duplicates.map((e) => e.school_id)], [...items.map((i) => i.ev.id), ...duplicates.map((e) => e.id)], [...items.map(() => 'processed'), ...duplicates.map(() => 'duplicate')]],
+        }]
       : []),
   ];
   if (parts.length > 0) await trx.raw(`WITH ${parts.map((p, n) => `w${n} AS (${p.sql})`).join(', ')} SELECT 1`, parts.flatMap((p) => p.bindings));

@@ -13,13 +13,10 @@ import { recordAuditEvent } from '../audit/audit.service';
 import { postJournals } from '../ledger/ledger.service';
 
 /**
- * Payments from bank notifications. Order of work (DESIGN.md 5, STYLE.md 7-9):
- * 1. verify the signature on the raw request with the endpoint's secret (nothing stored if bad);
- * 2. store the event verbatim, unique per (school, provider, external id), with the reply we give;
- * 3. process it in its own transaction (repeatable): record the payment once, allocate it to the
- *    student's open invoices oldest due first, put any surplus on the student's credit, or the
- *    whole amount in suspense with an exception when it cannot be attributed; post the journal.
- * A replay gets the stored reply and records nothing.
+ * The money helpers every payment path shares (set-based: student money locks, open invoices,
+ * allocation, derived paid amounts), staff operations on payments (manual payments, resolving
+ * exceptions), credit applied at issue, bank endpoints and the lists. Bank notifications
+ * themselves go through bank-inbox.ts and bank-events.service.ts.
  */
 export interface PaymentDeps {
   db: Knex;
