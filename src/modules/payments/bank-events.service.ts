@@ -85,17 +85,37 @@ const candidateCodes = (t: StoredTransfer) => [...(t.paymentCodeHint ? [t.paymen
 /** The codes that may attribute the money: none when the account is not the school's or the money must go to suspense. */
 const codesOf = (ev: Pick<PayableEvent, 'provider' | 'transfer' | 'account_number'>) => (accountKnown(ev) && !ev.transfer.toSuspense ? candidateCodes(ev.transfer) : []);
 
-/** Issued invoices by (school, payment code), in one query. */
-async function findInvoicesByCode(db: Db, lookups: (readonly [string, string])[]): Promise<Map<string, InvoiceByCode>> {
-  const found = new Map<string, InvoiceByCode>();
-  if (lookups.length === 0) return found;
-  const { rows } = await db.raw<{ rows: InvoiceByCode[] }>(
-    `SELECT i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd
+/** What attribution needs to know, read in one query: issued invoices by (school, payment code), and which bank references are already recorded. */
+interface Lookup {
+  invoices: Map<string, InvoiceByCode>;
+  /** `school|collection account|bank reference` of payments already recorded. */
+  recordedReferences: Set<string>;
+}
+
+/** The key under which a transfer reported by two providers is recognized; null when it cannot be (VNPay, unknown account, no reference). */
+const referenceKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
+  accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference}` : null;
+
+async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>[]): Promise<Lookup> {
+  const codes = events.flatMap((ev) => codesOf(ev).map((c) => [ev.school_id, c] as const));
+  const refs = events.filter((ev) => referenceKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.bankReference!] as const);
+  const found: Lookup = { invoices: new Map(), recordedReferences: new Set() };
+  if (codes.length === 0 && refs.length === 0) return found;
+  const { rows } = await db.raw<{ rows: (InvoiceByCode & { kind: 'invoice' | 'reference'; account_id: string | null; reference: string | null })[] }>(
+    `SELECT 'invoice' AS kind, i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd, NULL::text AS account_id, NULL::text AS reference
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, code) ON i.school_id = t.school_id AND i.payment_code = t.code
-     WHERE i.status <> 'draft'`,
-    [lookups.map((l) => l[0]), lookups.map((l) => l[1])],
+     WHERE i.status <> 'draft'
+     UNION ALL
+     SELECT 'reference', NULL, p.school_id, NULL, NULL, NULL, NULL, NULL, p.collection_account_id, p.bank_reference
+     FROM payments p JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, reference)
+       ON p.school_id = t.school_id AND p.collection_account_id = t.account_id AND p.bank_reference = t.reference
+     WHERE p.provider <> 'vnpay'`,
+    [codes.map((l) => l[0]), codes.map((l) => l[1]), refs.map((r) => r[0]), refs.map((r) => r[1]), refs.map((r) => r[2])],
   );
-  for (const r of rows) found.set(`${r.school_id}|${r.payment_code}`, r);
+  for (const r of rows) {
+    if (r.kind === 'invoice') found.invoices.set(`${r.school_id}|${r.payment_code}`, r);
+    else found.recordedReferences.add(`${r.school_id}|${r.account_id}|${r.reference}`);
+  }
   return found;
 }
 
@@ -109,27 +129,17 @@ const invoiceFor = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer'
  * invoices), derives the invoices' paid amounts again, posts the journals, raises exceptions for
  * money put in suspense (and any others given) and marks the events processed.
  */
-async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: { id: string; person_id: string; payment_code: string } }[], otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: { id: string; person_id: string; payment_code: string } }[], recordedReferences: Set<string>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
   // One transfer reported by two providers watching the same account (SePay and Casso both read
-  // the bank's statement) is recorded once: the bank's reference is unique within an account. The
-  // later report is marked `duplicate`. A unique index backs this up against a concurrent batch.
-  const refKey = (ev: PayableEvent) => (accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference}` : null);
-  const keyed = all.filter((i) => refKey(i.ev)).map((i) => i.ev);
-  const seen = new Set<string>();
-  if (keyed.length > 0) {
-    const { rows } = await trx.raw<{ rows: { school_id: string; collection_account_id: string; bank_reference: string }[] }>(
-      `SELECT p.school_id, p.collection_account_id, p.bank_reference
-       FROM payments p JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, reference)
-         ON p.school_id = t.school_id AND p.collection_account_id = t.account_id AND p.bank_reference = t.reference
-       WHERE p.provider <> 'vnpay'`,
-      [keyed.map((e) => e.school_id), keyed.map((e) => e.collection_account_id), keyed.map((e) => e.transfer.bankReference!)],
-    );
-    for (const r of rows) seen.add(`${r.school_id}|${r.collection_account_id}|${r.bank_reference}`);
-  }
+  // the bank's statement) is recorded once: the bank's reference is unique within an account. A
+  // report whose reference was recorded (before the lookup, or earlier in this batch) is marked
+  // `duplicate`. A unique index backs this up when a concurrent batch records it meanwhile: this
+  // transaction then fails, and the fallback finds it recorded.
+  const seen = new Set(recordedReferences);
   const items: typeof all = [];
   const duplicates: PayableEvent[] = [];
   for (const item of all) {
-    const key = refKey(item.ev);
+    const key = referenceKey(item.ev);
     if (key && seen.has(key)) {
       duplicates.push(item.ev);
       continue;
@@ -339,8 +349,9 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
 
   // One lookup serves both VNPay's reply (the order's invoice) and attribution (an issued invoice's
   // student and code never change, so it may be read before the transaction).
-  const asEvent = (v: Verified) => ({ school_id: v.endpoint.school_id, provider: v.endpoint.provider, transfer: v.transfer, account_number: v.endpoint.account_number });
-  const invoices = await findInvoicesByCode(deps.db, verified.flatMap((v) => codesOf(asEvent(v)).map((c) => [v.endpoint.school_id, c] as const)));
+  const asEvent = (v: Verified) => ({ school_id: v.endpoint.school_id, provider: v.endpoint.provider, transfer: v.transfer, account_number: v.endpoint.account_number, collection_account_id: v.endpoint.collection_account_id });
+  const found = await lookUp(deps.db, verified.map(asEvent));
+  const invoices = found.invoices;
   for (const v of verified.filter((x) => x.endpoint.provider === 'vnpay')) {
     const order = invoices.get(`${v.endpoint.school_id}|${(v.transfer.paymentCodeHint ?? '').toUpperCase()}`);
     // A failed VNPay transaction is still confirmed as received; it simply records no payment.
@@ -359,7 +370,7 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
   try {
     await deps.db.transaction(async (trx) => {
       const stored = await storeEvents(trx, notes, verified, replies, now, deps.logger);
-      await recordPayments(trx, payable(stored).map((v) => ({ ev: toEvent(v), invoice: invoiceFor(toEvent(v), invoices) })), stored.exceptions, now);
+      await recordPayments(trx, payable(stored).map((v) => ({ ev: toEvent(v), invoice: invoiceFor(toEvent(v), invoices) })), found.recordedReferences, stored.exceptions, now);
     });
   } catch (err) {
     // The money exists whatever went wrong: store the events alone, then process them one by one
@@ -399,8 +410,8 @@ export async function processBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>,
       [refs.map((r) => r.schoolId), refs.map((r) => r.eventId)],
     );
     if (events.length === 0) return;
-    const invoices = await findInvoicesByCode(trx, events.flatMap((ev) => codesOf(ev).map((c) => [ev.school_id, c] as const)));
-    await recordPayments(trx, events.map((ev) => ({ ev, invoice: invoiceFor(ev, invoices) })), [], now);
+    const found = await lookUp(trx, events);
+    await recordPayments(trx, events.map((ev) => ({ ev, invoice: invoiceFor(ev, found.invoices) })), found.recordedReferences, [], now);
   });
 }
 
