@@ -7,7 +7,9 @@ import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { type Notification, processPendingBankEvents, receiveBankNotifications, startPendingEventRetry } from '../../src/modules/payments/bank-events.service';
 import { BankInbox } from '../../src/modules/payments/bank-inbox';
 import { lockStudentsAndOpenInvoices } from '../../src/modules/payments/payments.service';
+import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { expectContract } from '../support/contract';
 import { countRows, demoSchool } from '../factories/demo';
 
 /**
@@ -19,6 +21,7 @@ let app: TestApp;
 let school: Awaited<ReturnType<typeof demoSchool>>;
 const endpoints = new Map<string, { id: string; secret: string }>();
 let accountNumber: string;
+let accountId: string;
 let seq = 0;
 const logger = createLogger('silent');
 
@@ -34,6 +37,7 @@ beforeAll(async () => {
   }
   const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
   accountNumber = account.account_number;
+  accountId = account.id;
   for (const e of await app.db('bank_endpoints').where({ school_id: school.id, collection_account_id: account.id }).select('id', 'secret', 'provider')) endpoints.set(e.provider, e);
 }, 60_000);
 afterAll(() => app.close());
@@ -193,4 +197,32 @@ test('the retry job processes an event left unprocessed once it is older than it
     await stop();
     app.clock.advanceMs(-1_000);
   }
+});
+
+test('a transfer to a student\'s virtual account is theirs without any code; the invoice\'s VietQR pays to it', async () => {
+  const { person, older } = await studentWithTwoInvoices(6);
+  const personalId = (await app.db('people').where({ id: person }).first('personal_id')).personal_id as string;
+  const staff = { authorization: `Bearer ${app.tokenFor(school.accountant)}` };
+  const assigned = await request(app.baseUrl).post(`/v1/schools/${school.id}/virtual-accounts`).set(staff).send({ collection_account_id: accountId, personal_id: personalId, number: '9624700012345' });
+  expect(assigned.status).toBe(201);
+  expectContract(assigned, 'post', '/v1/schools/{school_id}/virtual-accounts');
+  expect(assigned.body).toMatchObject({ number: '9624700012345', student_id: person });
+  const again = await request(app.baseUrl).post(`/v1/schools/${school.id}/virtual-accounts`).set(staff).send({ collection_account_id: accountId, personal_id: personalId, number: '9624700099999' });
+  expect(again.status).toBe(409);
+  expect(again.body.error.code).toBe('STUDENT_HAS_VIRTUAL_ACCOUNT');
+  const listed = await request(app.baseUrl).get(`/v1/schools/${school.id}/virtual-accounts`).set(staff);
+  expectContract(listed, 'get', '/v1/schools/{school_id}/virtual-accounts');
+  expect(listed.body.data.map((v: { number: string }) => v.number)).toContain('9624700012345');
+
+  // No code anywhere in the description: the virtual account alone names the student.
+  const [reply] = await receiveBankNotifications(deps(), [note({ amountVnd: 9_000, description: 'NGUYEN VAN A chuyen tien', virtualAccount: '9624700012345' }, 'sepay')]);
+  expect(reply!.status).toBe(200);
+  expect(await invoice(older.id)).toMatchObject({ paid_vnd: '9000', status: 'partially_paid' });
+  // An unknown virtual account and no code: suspense, as before.
+  const exceptions = await countRows(app.db, 'payment_exceptions');
+  await receiveBankNotifications(deps(), [note({ amountVnd: 9_000, description: 'chuyen tien', virtualAccount: '9624700000000' }, 'sepay')]);
+  expect(await countRows(app.db, 'payment_exceptions')).toBe(exceptions + 1);
+
+  const shown = await request(app.baseUrl).get(`/v1/invoices/${older.id}`).set(staff);
+  expect(shown.body.vietqr_payload).toContain('9624700012345');
 });

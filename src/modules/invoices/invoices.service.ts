@@ -393,7 +393,10 @@ export async function loadInvoiceView(db: Knex, invoice: repo.InvoiceRow): Promi
     db('schools').where({ id: invoice.school_id }).first<{ name: string; address: string }>('name', 'address'),
     findDefaultCollectionAccount(db, invoice.school_id),
   ]);
-  return { invoice, lines, student: student!, school, account };
+  // A student with a virtual account on the school's account pays to it: the transfer names them
+  // without any code (the payment code stays in the purpose all the same).
+  const virtualAccount = account ? await db('virtual_accounts').where({ school_id: invoice.school_id, collection_account_id: account.id, person_id: invoice.person_id }).first<{ number: string } | undefined>('number') : undefined;
+  return { invoice, lines, student: student!, school, account: account && virtualAccount ? { ...account, account_number: virtualAccount.number } : account };
 }
 
 export async function getInvoice(ctx: Pick<InvoiceContext, 'db' | 'principal'>, invoiceId: string): Promise<InvoiceView> {

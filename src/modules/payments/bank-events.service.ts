@@ -88,6 +88,8 @@ const codesOf = (ev: Pick<PayableEvent, 'provider' | 'transfer' | 'account_numbe
 /** What attribution needs to know, read in one query: issued invoices by (school, payment code), and which bank references are already recorded. */
 interface Lookup {
   invoices: Map<string, InvoiceByCode>;
+  /** Students by `school|collection account|virtual account number`. */
+  virtualAccounts: Map<string, string>;
   /** `school|collection account|bank reference` of payments already recorded. */
   recordedReferences: Set<string>;
 }
@@ -96,12 +98,17 @@ interface Lookup {
 const referenceKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
   accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference}` : null;
 
+/** The key of a transfer's virtual account on the endpoint's own account; null when there is none or the money must go to suspense. */
+const virtualAccountKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
+  accountKnown(ev) && ev.provider !== 'vnpay' && !ev.transfer.toSuspense && ev.transfer.virtualAccount ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.virtualAccount.toUpperCase()}` : null;
+
 async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>[]): Promise<Lookup> {
   const codes = events.flatMap((ev) => codesOf(ev).map((c) => [ev.school_id, c] as const));
   const refs = events.filter((ev) => referenceKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.bankReference!] as const);
-  const found: Lookup = { invoices: new Map(), recordedReferences: new Set() };
-  if (codes.length === 0 && refs.length === 0) return found;
-  const { rows } = await db.raw<{ rows: (InvoiceByCode & { kind: 'invoice' | 'reference'; account_id: string | null; reference: string | null })[] }>(
+  const vas = events.filter((ev) => virtualAccountKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.virtualAccount!.toUpperCase()] as const);
+  const found: Lookup = { invoices: new Map(), virtualAccounts: new Map(), recordedReferences: new Set() };
+  if (codes.length === 0 && refs.length === 0 && vas.length === 0) return found;
+  const { rows } = await db.raw<{ rows: (InvoiceByCode & { kind: 'invoice' | 'reference' | 'virtual'; account_id: string | null; reference: string | null })[] }>(
     `SELECT 'invoice' AS kind, i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd, NULL::text AS account_id, NULL::text AS reference
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, code) ON i.school_id = t.school_id AND i.payment_code = t.code
      WHERE i.status <> 'draft'
@@ -109,19 +116,35 @@ async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider
      SELECT 'reference', NULL, p.school_id, NULL, NULL, NULL, NULL, NULL, p.collection_account_id, p.bank_reference
      FROM payments p JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, reference)
        ON p.school_id = t.school_id AND p.collection_account_id = t.account_id AND p.bank_reference = t.reference
-     WHERE p.provider <> 'vnpay'`,
-    [codes.map((l) => l[0]), codes.map((l) => l[1]), refs.map((r) => r[0]), refs.map((r) => r[1]), refs.map((r) => r[2])],
+     WHERE p.provider <> 'vnpay'
+     UNION ALL
+     SELECT 'virtual', NULL, v.school_id, v.person_id, NULL, NULL, NULL, NULL, v.collection_account_id, v.number
+     FROM virtual_accounts v JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, number)
+       ON v.school_id = t.school_id AND v.collection_account_id = t.account_id AND v.number = t.number`,
+    [codes.map((l) => l[0]), codes.map((l) => l[1]), refs.map((r) => r[0]), refs.map((r) => r[1]), refs.map((r) => r[2]), vas.map((v) => v[0]), vas.map((v) => v[1]), vas.map((v) => v[2])],
   );
   for (const r of rows) {
     if (r.kind === 'invoice') found.invoices.set(`${r.school_id}|${r.payment_code}`, r);
+    else if (r.kind === 'virtual') found.virtualAccounts.set(`${r.school_id}|${r.account_id}|${r.reference}`, r.person_id);
     else found.recordedReferences.add(`${r.school_id}|${r.account_id}|${r.reference}`);
   }
   return found;
 }
 
-/** The first code (the provider's own hint first) that names an issued invoice decides the student. */
-const invoiceFor = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number'>, found: Map<string, InvoiceByCode>) =>
-  codesOf(ev).map((c) => found.get(`${ev.school_id}|${c}`)).find(Boolean);
+/** Whose money it is: the student of the virtual account it was paid to, else of the first code that names an issued invoice. */
+interface Attribution {
+  person_id: string;
+  payment_code: string | null;
+  invoice_id: string | null;
+}
+
+function attributionFor(ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>, found: Lookup): Attribution | undefined {
+  const vaKey = virtualAccountKey(ev);
+  const byVirtualAccount = vaKey ? found.virtualAccounts.get(vaKey) : undefined;
+  if (byVirtualAccount) return { person_id: byVirtualAccount, payment_code: null, invoice_id: null };
+  const invoice = codesOf(ev).map((c) => found.invoices.get(`${ev.school_id}|${c}`)).find(Boolean);
+  return invoice ? { person_id: invoice.person_id, payment_code: invoice.payment_code, invoice_id: invoice.id } : undefined;
+}
 
 /**
  * Inside the caller's transaction: records one payment per event, allocates it (oldest due first;
@@ -129,7 +152,7 @@ const invoiceFor = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer'
  * invoices), derives the invoices' paid amounts again, posts the journals, raises exceptions for
  * money put in suspense (and any others given) and marks the events processed.
  */
-async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: { id: string; person_id: string; payment_code: string } }[], recordedReferences: Set<string>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: Attribution }[], recordedReferences: Set<string>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
   // One transfer reported by two providers watching the same account (SePay and Casso both read
   // the bank's statement) is recorded once: the bank's reference is unique within an account. A
   // report whose reference was recorded (before the lookup, or earlier in this batch) is marked
@@ -176,7 +199,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
     const journal = { schoolId: ev.school_id, kind: 'payment_received' as const, referenceType: 'payment', referenceId: paymentId, at: now };
     if (invoice) {
       // Oldest due first; a VNPay order or a bill payment names the invoices it pays, which come first.
-      const named = ev.transfer.invoiceIds ?? (ev.provider === 'vnpay' ? [invoice.id] : []);
+      const named = ev.transfer.invoiceIds ?? (ev.provider === 'vnpay' && invoice.invoice_id ? [invoice.invoice_id] : []);
       const { allocations: split, leftoverVnd } = allocateOldestFirst(amount, namedFirst(openOf.get(`${ev.school_id}|${invoice.person_id}`) ?? [], named));
       for (const a of split) allocations.push({ school_id: ev.school_id, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now });
       journals.push({ ...journal, entries: [clearing, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -(amount - leftoverVnd) }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }] });
@@ -370,7 +393,7 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
   try {
     await deps.db.transaction(async (trx) => {
       const stored = await storeEvents(trx, notes, verified, replies, now, deps.logger);
-      await recordPayments(trx, payable(stored).map((v) => ({ ev: toEvent(v), invoice: invoiceFor(toEvent(v), invoices) })), found.recordedReferences, stored.exceptions, now);
+      await recordPayments(trx, payable(stored).map((v) => ({ ev: toEvent(v), invoice: attributionFor(toEvent(v), found) })), found.recordedReferences, stored.exceptions, now);
     });
   } catch (err) {
     // The money exists whatever went wrong: store the events alone, then process them one by one
@@ -411,7 +434,7 @@ export async function processBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>,
     );
     if (events.length === 0) return;
     const found = await lookUp(trx, events);
-    await recordPayments(trx, events.map((ev) => ({ ev, invoice: invoiceFor(ev, found.invoices) })), found.recordedReferences, [], now);
+    await recordPayments(trx, events.map((ev) => ({ ev, invoice: attributionFor(ev, found) })), found.recordedReferences, [], now);
   });
 }
 

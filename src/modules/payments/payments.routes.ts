@@ -13,6 +13,8 @@ import { BankInbox } from './bank-inbox';
 import { handleBillPayment } from './bill-payment.service';
 import { type CorrectionResult, correctPayment } from './corrections.service';
 import { type CreditNoteRow, createCreditNote, listCreditNotes } from './credit-notes.service';
+import { assignVirtualAccount, listVirtualAccounts, type VirtualAccountRow } from './virtual-accounts.service';
+import { PersonalIdString } from '../students/students.schemas';
 import * as svc from './payments.service';
 
 const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
@@ -24,6 +26,7 @@ const PaymentCode = z.string().regex(/^[0-9A-Za-z]{10}$/, 'must be a 10-symbol p
 const ManualPaymentBody = z.object({ payment_code: PaymentCode, amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
 const PaymentParams = z.object({ school_id: IdParam('sch'), payment_id: IdParam('pay') }).strict();
 const CorrectionBody = z.object({ payment_code: PaymentCode, reason: z.string().trim().min(3).max(500) }).strict();
+const VirtualAccountBody = z.object({ collection_account_id: IdParam('acct'), personal_id: PersonalIdString, number: z.string().regex(/^[0-9A-Z]{4,19}$/, 'must be 4 to 19 digits or capital letters') }).strict();
 const InvoiceParams = z.object({ invoice_id: IdParam('inv') }).strict();
 const CreditNoteBody = z.object({ amount_vnd: AmountVnd.min(1), reason: z.string().trim().min(3).max(500) }).strict();
 const ResolveBody = z.object({ payment_code: PaymentCode.optional(), reason: z.string().trim().min(3).max(500) }).strict();
@@ -64,6 +67,10 @@ function renderException(e: Record<string, unknown>) {
     resolved_at: e.resolved_at ? (e.resolved_at as Date).toISOString() : null,
     resolution: e.resolution ?? null,
   };
+}
+
+function renderVirtualAccount(v: VirtualAccountRow) {
+  return { id: v.id, school_id: v.school_id, collection_account_id: v.collection_account_id, number: v.number, student_id: v.person_id, created_by: v.created_by, created_at: v.created_at.toISOString() };
 }
 
 function renderCorrection(c: CorrectionResult) {
@@ -167,6 +174,29 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const b = parseBody(CorrectionBody, req);
         const c = await correctPayment({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, payment_id, { paymentCode: b.payment_code, reason: b.reason });
         res.status(201).json(renderCorrection(c));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/virtual-accounts',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const b = parseBody(VirtualAccountBody, req);
+        const row = await assignVirtualAccount({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, { collectionAccountId: b.collection_account_id, personalId: b.personal_id, number: b.number });
+        res.status(201).json(renderVirtualAccount(row));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/schools/:school_id/virtual-accounts',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const q = parseQuery(ListQuery, req);
+        const page = await listVirtualAccounts({ db: deps.db, principal: principalOf(res) }, school_id, { limit: q.limit, startingAfter: q.starting_after });
+        res.json({ data: page.data.map(renderVirtualAccount), has_more: page.has_more });
       },
     },
     {
