@@ -157,6 +157,26 @@ describe('payment corrections', () => {
     expectContract(same, 'post', '/v1/schools/{school_id}/payments/{payment_id}/corrections');
   });
 
+  test('corrections, credit notes and payments racing on the same students keep every invariant: the payment is owned once, its rows net to its amount', async () => {
+    const a = await freshInvoice();
+    const b = await freshInvoice();
+    const c = await freshInvoice();
+    const paymentId = await payCash(a.payment_code, 60_000);
+    const correct = (code: string) => request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staff()).send({ payment_code: code, reason: 'Chuyển đúng học sinh' });
+    const results = await Promise.all([correct(b.payment_code), correct(c.payment_code), creditNote(b.id, 20_000), creditNote(c.id, 20_000), payCash(b.payment_code, 15_000), payCash(c.payment_code, 15_000)]);
+    const corrections = results.slice(0, 2) as request.Response[];
+    // Serialized on the payment row: both may pass (a -> b -> c or a -> c -> b), never from the same owner twice.
+    expect(corrections.every((r) => r.status === 201)).toBe(true);
+    const rows = await app.db('payment_corrections').where({ school_id: school.id, payment_id: paymentId }).orderBy('correction_no');
+    expect(rows.map((r) => r.correction_no)).toEqual([1, 2]);
+    expect(rows[1].from_person_id).toBe(rows[0].to_person_id);
+    // What the payment pays now, plus the surplus on its owner's credit, is exactly its amount, all on the last owner's invoices.
+    const net = await app.db('allocations as x').join('invoices as i', (j) => j.on('i.school_id', '=', 'x.school_id').andOn('i.id', '=', 'x.invoice_id'))
+      .where({ 'x.school_id': school.id, 'x.payment_id': paymentId }).groupBy('i.person_id').havingRaw('sum(x.amount_vnd) <> 0').select('i.person_id', app.db.raw('sum(x.amount_vnd)::bigint AS paid'));
+    expect(net.every((r) => r.person_id === rows[1].to_person_id)).toBe(true);
+    expect(net.reduce((s, r) => s + Number(r.paid), 0)).toBeLessThanOrEqual(60_000);
+  });
+
   test('bad corrections are refused and change nothing', async () => {
     const inv = await freshInvoice();
     const paymentId = await payCash(inv.payment_code, 5_000);
