@@ -226,3 +226,42 @@ test('a transfer to a student\'s virtual account is theirs without any code; the
   const shown = await request(app.baseUrl).get(`/v1/invoices/${older.id}`).set(staff);
   expect(shown.body.vietqr_payload).toContain('9624700012345');
 });
+
+test('a payment that lands while the student\'s next invoice is being issued pays it as soon as the issue commits, not at the issue after', async () => {
+  const principal = await loadPrincipal(app.db, school.accountant);
+  const ctx = { db: app.db, clock: app.clock, principal };
+  const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month: '2026-12' });
+  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
+  const december = await app.db('invoices').where({ school_id: school.id, run_id: run.id, status: 'draft' }).orderBy('id').first<{ id: string; person_id: string; total_vnd: string }>('id', 'person_id', 'total_vnd');
+  const open = await app.db('invoices').where({ school_id: school.id, person_id: december.person_id }).whereIn('status', ['open', 'partially_paid']).select<{ payment_code: string; total_vnd: string; credited_vnd: string; paid_vnd: string }[]>('payment_code', 'total_vnd', 'credited_vnd', 'paid_vnd');
+  const code = (await app.db('invoices').where({ school_id: school.id, person_id: december.person_id }).whereNot({ status: 'draft' }).first('payment_code')).payment_code as string;
+  const owed = open.reduce((s, i) => s + Number(i.total_vnd) - Number(i.credited_vnd) - Number(i.paid_vnd), 0);
+
+  // Hold the issue open after it has applied credit: it waits on the audit table, which this
+  // transaction locks, while the payment (which writes no audit row) goes through.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const locker = app.db.transaction(async (trx) => {
+    await trx.raw('LOCK TABLE audit_events IN EXCLUSIVE MODE');
+    await held;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  const issuing = issueRunInvoices(ctx, school.id, run.id);
+  try {
+    for (let i = 0; i < 100; i++) {
+      const waiting = await app.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%audit_events%' AND state = 'active'`);
+      if (waiting.rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [reply] = await receiveBankNotifications(deps(), [note({ amountVnd: owed + Number(december.total_vnd), description: `HP ${code}` })]);
+    expect(reply!.status).toBe(200);
+    // The December invoice was still a draft to the payment: its part went to credit (a credit balance is negative).
+    expect(await credit(december.person_id)).toBe(-Number(december.total_vnd));
+  } finally {
+    release();
+    await locker;
+    await issuing;
+  }
+  expect(await invoice(december.id)).toMatchObject({ status: 'paid', paid_vnd: december.total_vnd });
+  expect(await credit(december.person_id)).toBe(0);
+});

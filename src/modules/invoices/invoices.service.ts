@@ -310,7 +310,7 @@ export async function loadInvoiceInScope(db: Knex | Knex.Transaction, principal:
 /** A draft becomes open and takes the next gap-free number of its school's series for the year. */
 export async function issueInvoice(ctx: InvoiceContext, invoiceId: string): Promise<repo.InvoiceRow> {
   const now = ctx.clock.now();
-  return ctx.db.transaction(async (trx) => {
+  const issued = await ctx.db.transaction(async (trx) => {
     const invoice = await loadInvoiceInScope(trx, ctx.principal, invoiceId, true);
     await requireSchoolRole(trx, ctx.principal, invoice.school_id, [...STAFF]);
     if (invoice.status !== 'draft') throw new ConflictError('INVOICE_NOT_DRAFT', `Only a draft can be issued; this invoice is ${invoice.status}.`);
@@ -326,6 +326,18 @@ export async function issueInvoice(ctx: InvoiceContext, invoiceId: string): Prom
     await recordAuditEvent(trx, { schoolId: invoice.school_id, actorPersonId: ctx.principal.personId, action: 'invoice.issued', subjectType: 'invoice', subjectId: invoiceId, details: { series, number }, requestId: ctx.requestId, at: now });
     return (await repo.findInvoiceById(trx, invoiceId))!;
   });
+  await sweepCredit(ctx, issued.school_id, [issued.person_id], now);
+  return (await repo.findInvoiceById(ctx.db, invoiceId))!;
+}
+
+/**
+ * After an issue commits: a payment that landed while the invoices were being issued found them
+ * still drafts and put its money on the student's credit, after the issuing transaction had
+ * applied credit. Applying credit again now pays the new invoices with it at once, not at the next
+ * issue. Nothing happens for students without credit.
+ */
+async function sweepCredit(ctx: InvoiceContext, schoolId: string, personIds: string[], now: Date): Promise<void> {
+  await ctx.db.transaction((trx) => applyStudentCredit(trx, schoolId, personIds, now));
 }
 
 /** Issues every draft of a run in one transaction: consecutive numbers, in class and student order. */
@@ -333,7 +345,7 @@ export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, ru
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
   const now = ctx.clock.now();
   const series = invoiceSeries(now);
-  return ctx.db.transaction(async (trx) => {
+  const issued = await ctx.db.transaction(async (trx) => {
     const run = await repo.findRun(trx, schoolId, runId);
     if (!run) throw new NotFoundError('INVOICE_RUN_NOT_FOUND', 'No such invoice run at this school.', 'run_id');
     if (run.status !== 'succeeded') throw new ConflictError('INVOICE_RUN_NOT_FINISHED', 'Wait for the run to finish before issuing its invoices.');
@@ -344,7 +356,7 @@ export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, ru
       .orderBy([{ column: 'c.grade' }, { column: 'c.name' }, { column: 'p.full_name' }, { column: 'i.id' }])
       .forUpdate('i')
       .select<{ id: string; school_id: string; person_id: string; total_vnd: string }[]>('i.id', 'i.school_id', 'i.person_id', 'i.total_vnd');
-    if (drafts.length === 0) return { issued: 0, first_number: null, last_number: null, series };
+    if (drafts.length === 0) return { issued: 0, first_number: null, last_number: null, series, personIds: [] as string[] };
     const first = await repo.takeNumbers(trx, schoolId, series, drafts.length);
     await trx.raw(
       `UPDATE invoices i SET status = CASE WHEN i.total_vnd = 0 THEN 'paid' ELSE 'open' END, series = ?, number = u.number, issued_at = ?
@@ -355,8 +367,11 @@ export async function issueRunInvoices(ctx: InvoiceContext, schoolId: string, ru
     await postJournals(trx, drafts.map((d) => invoiceJournal('invoice_issued', d, lines.get(d.id) ?? [], now)));
     await applyStudentCredit(trx, schoolId, drafts.map((d) => d.person_id), now);
     await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'invoice_run.issued', subjectType: 'invoice_run', subjectId: runId, details: { series, first, count: drafts.length }, requestId: ctx.requestId, at: now });
-    return { issued: drafts.length, first_number: first, last_number: first + drafts.length - 1, series };
+    return { issued: drafts.length, first_number: first, last_number: first + drafts.length - 1, series, personIds: drafts.map((d) => d.person_id) };
   });
+  const { personIds, ...result } = issued;
+  if (personIds.length > 0) await sweepCredit(ctx, schoolId, personIds, now);
+  return result;
 }
 
 /** Voids an invoice with a reason, only while nothing has been paid on it; its number stays used. */
