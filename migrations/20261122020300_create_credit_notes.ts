@@ -76,7 +76,11 @@ export async function up(knex: Knex): Promise<void> {
     -- school separately and is left out.
     ALTER TABLE payments ADD COLUMN bank_reference text;
     CREATE UNIQUE INDEX payments_bank_reference_key ON payments (school_id, collection_account_id, bank_reference)
-      WHERE bank_reference IS NOT NULL AND provider <> 'vnpay';
+      WHERE bank_reference IS NOT NULL AND bank_reference <> '' AND provider <> 'vnpay';
+    -- The same reference reported with another amount: recorded in suspense, for the accountant.
+    ALTER TABLE payment_exceptions DROP CONSTRAINT payment_exceptions_kind_check;
+    ALTER TABLE payment_exceptions ADD CONSTRAINT payment_exceptions_kind_check
+      CHECK (kind IN ('unattributed', 'unknown_account', 'external_id_amount_mismatch', 'outgoing_transfer', 'bank_reference_mismatch'));
     ALTER TABLE bank_events DROP CONSTRAINT bank_events_status_check;
     ALTER TABLE bank_events ADD CONSTRAINT bank_events_status_check CHECK (status IN ('received', 'processed', 'ignored', 'duplicate'));
 
@@ -91,6 +95,9 @@ export async function down(knex: Knex): Promise<void> {
     ALTER TABLE bank_events DROP CONSTRAINT bank_events_status_check;
     ALTER TABLE bank_events ADD CONSTRAINT bank_events_status_check CHECK (status IN ('received', 'processed', 'ignored'));
     DROP INDEX payments_bank_reference_key;
+    ALTER TABLE payment_exceptions DROP CONSTRAINT payment_exceptions_kind_check;
+    ALTER TABLE payment_exceptions ADD CONSTRAINT payment_exceptions_kind_check
+      CHECK (kind IN ('unattributed', 'unknown_account', 'external_id_amount_mismatch', 'outgoing_transfer'));
     ALTER TABLE payments DROP COLUMN bank_reference;
     ALTER TABLE journals DROP CONSTRAINT journals_kind_check;
     ALTER TABLE journals ADD CONSTRAINT journals_kind_check CHECK (kind IN ('invoice_issued', 'invoice_voided', 'payment_received', 'credit_applied', 'suspense_attributed', 'payment_reversed'));

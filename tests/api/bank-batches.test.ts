@@ -1,5 +1,5 @@
 import type { InboundRequest, SimTransfer } from '../../src/integrations/banks/bank-adapter';
-import { SIGNERS } from '../../src/integrations/banks';
+import { BANK_ADAPTERS, SIGNERS } from '../../src/integrations/banks';
 import { createLogger } from '../../src/logger';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
@@ -139,6 +139,26 @@ test('one transfer reported by SePay and Casso (both watching the account) is on
   // Another transfer with its own reference is its own payment.
   await receiveBankNotifications(deps(), [note({ ...same, bankReference: `FT26326${seq}OTHER` }, 'casso')]);
   expect(await invoice(older.id)).toMatchObject({ paid_vnd: '14000' });
+});
+
+test('a reference reported again with another amount is not dropped: its money waits in suspense with an exception; blank references are no references', async () => {
+  const { older } = await studentWithTwoInvoices(9);
+  const exceptions = await countRows(app.db, 'payment_exceptions');
+  const ref = `FT26326${seq}MIS`;
+  await receiveBankNotifications(deps(), [note({ amountVnd: 10_000, description: `HP ${older.payment_code}`, bankReference: ref }, 'sepay')]);
+  const [reply] = await receiveBankNotifications(deps(), [note({ amountVnd: 500_000, description: `HP ${older.payment_code}`, bankReference: ref }, 'casso')]);
+  expect(reply!.status).toBe(200);
+  expect(await invoice(older.id)).toMatchObject({ paid_vnd: '10000' });
+  const raised = await app.db('payment_exceptions').where({ school_id: school.id, kind: 'bank_reference_mismatch' }).orderBy('created_at', 'desc').first();
+  expect(raised).toMatchObject({ amount_vnd: '500000', details: expect.objectContaining({ bank_reference: ref, recorded_amount_vnd: 10_000 }) });
+  expect(await countRows(app.db, 'payment_exceptions')).toBe(exceptions + 1);
+
+  // A partner that sends an empty bank_reference: its transaction id is the reference, never ''.
+  const signed = note({ amountVnd: 1_000, description: 'x' });
+  const body = { ...JSON.parse(signed.req.rawBody.toString()), bank_reference: '' };
+  const parsed = BANK_ADAPTERS.direct.parse({ ...signed.req, rawBody: Buffer.from(JSON.stringify(body)) });
+  expect(parsed.ok && parsed.transfer.bankReference).toBe(body.transaction_id);
+  expect(body.transaction_id).not.toBe('');
 });
 
 test('SePay and Casso reporting the same transfers at the same moment, in separate batches, still make one payment each', async () => {

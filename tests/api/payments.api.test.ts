@@ -280,6 +280,48 @@ describe('bill-payment protocol (partner banks)', () => {
     expect(replayedReversal.body).toEqual(reversed.body);
   });
 
+  const staffAuth = () => ({ authorization: `Bearer ${app.tokenFor(school.accountant)}` });
+  const paymentOf = async (externalId: string) => (await app.db('payments as p').join('bank_events as b', (j) => j.on('b.school_id', '=', 'p.school_id').andOn('b.id', '=', 'p.bank_event_id')).where({ 'p.school_id': school.id, 'b.external_id': externalId }).first('p.id')).id as string;
+
+  test('a bank reversal racing a correction of the same payment: exactly one of them happens', async () => {
+    for (let round = 0; round < 4; round++) {
+      const inv = await openInvoice(29 + round * 2);
+      const other = await openInvoice(30 + round * 2);
+      const due = Number(inv.total_vnd) - Number(inv.paid_vnd);
+      const tx = `BP-RACE-${round}`;
+      expect((await billpay('payments', { bank_transaction_id: tx, customer_code: inv.payment_code, amount_vnd: due, invoice_codes: [inv.payment_code], paid_at: app.clock.now().toISOString() })).status).toBe(200);
+      const paymentId = await paymentOf(tx);
+      const [reversal, correction] = await Promise.all([
+        billpay('reversals', { bank_transaction_id: `${tx}-R`, original_transaction_id: tx, reason: 'Khách hàng hủy' }),
+        request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${paymentId}/corrections`).set(staffAuth()).send({ payment_code: other.payment_code, reason: 'Nhầm mã học sinh' }),
+      ]);
+      expect([reversal.status === 200, correction.status === 201].filter(Boolean)).toHaveLength(1);
+      expect([409].includes(reversal.status) || [409].includes(correction.status)).toBe(true);
+      expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+    }
+  });
+
+  test('a reversed payment cannot be corrected; a payment whose invoice a credit note partly moved to credit reverses cleanly', async () => {
+    const inv = await openInvoice(41);
+    const other = await openInvoice(42);
+    const due = Number(inv.total_vnd) - Number(inv.paid_vnd);
+    expect((await billpay('payments', { bank_transaction_id: 'BP-REV-COR', customer_code: inv.payment_code, amount_vnd: due, invoice_codes: [inv.payment_code], paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    expect((await billpay('reversals', { bank_transaction_id: 'BP-REV-COR-R', original_transaction_id: 'BP-REV-COR', reason: 'hủy' })).status).toBe(200);
+    const refused = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${await paymentOf('BP-REV-COR')}/corrections`).set(staffAuth()).send({ payment_code: other.payment_code, reason: 'Nhầm mã' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('PAYMENT_REVERSED');
+
+    const third = await openInvoice(43);
+    const dueThird = Number(third.total_vnd) - Number(third.paid_vnd);
+    expect((await billpay('payments', { bank_transaction_id: 'BP-CN', customer_code: third.payment_code, amount_vnd: dueThird, invoice_codes: [third.payment_code], paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    // A credit note after payment moves 30,000 of the paid money to the student's credit.
+    expect((await request(app.baseUrl).post(`/v1/invoices/${third.id}/credit-notes`).set(staffAuth()).send({ amount_vnd: 30_000, reason: 'Giảm tiền ăn' })).status).toBe(201);
+    const reversal = await billpay('reversals', { bank_transaction_id: 'BP-CN-R', original_transaction_id: 'BP-CN', reason: 'hủy' });
+    expect(reversal.status).toBe(200);
+    // The invoice gives back what it holds; the 30,000 comes back from the credit.
+    expect(await invoice(third.id)).toMatchObject({ paid_vnd: '0', credited_vnd: '30000', status: 'open' });
+  });
+
   test('two reversals of one payment racing each other reverse it once', async () => {
     const inv = await openInvoice(19);
     const due = Number(inv.total_vnd) - Number(inv.paid_vnd);

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import {
   AmountVnd,
+  blankToNull,
   type BankAdapter,
   type InboundRequest,
   type Outcome,
@@ -72,12 +73,12 @@ function parseDirect(req: InboundRequest): ParseResult {
     amountVnd: body.amount_vnd,
     direction: 'in',
     accountNumber: body.account_number,
-    virtualAccount: body.virtual_account ?? null,
+    virtualAccount: blankToNull(body.virtual_account),
     description: body.description,
     paymentCodeHint: null,
     occurredAt: new Date(body.occurred_at).toISOString(),
     // The bank's own transaction id is the reference of last resort, so reconciliation can still find it.
-    bankReference: body.bank_reference ?? body.transaction_id,
+    bankReference: blankToNull(body.bank_reference) ?? blankToNull(body.transaction_id),
     payerName: body.payer_name ?? null,
     succeeded: true,
   }));

@@ -90,13 +90,13 @@ interface Lookup {
   invoices: Map<string, InvoiceByCode>;
   /** Students by `school|collection account|virtual account number`. */
   virtualAccounts: Map<string, string>;
-  /** `school|collection account|bank reference` of payments already recorded. */
-  recordedReferences: Set<string>;
+  /** `school|collection account|bank reference` of payments already recorded, with their amounts. */
+  recordedReferences: Map<string, number>;
 }
 
 /** The key under which a transfer reported by two providers is recognized; null when it cannot be (VNPay, unknown account, no reference). */
 const referenceKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
-  accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference}` : null;
+  accountKnown(ev) && ev.provider !== 'vnpay' && ev.transfer.bankReference?.trim() ? `${ev.school_id}|${ev.collection_account_id}|${ev.transfer.bankReference.trim()}` : null;
 
 /** The key of a transfer's virtual account on the endpoint's own account; null when there is none or the money must go to suspense. */
 const virtualAccountKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
@@ -104,19 +104,19 @@ const virtualAccountKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'tr
 
 async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>[]): Promise<Lookup> {
   const codes = events.flatMap((ev) => codesOf(ev).map((c) => [ev.school_id, c] as const));
-  const refs = events.filter((ev) => referenceKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.bankReference!] as const);
+  const refs = events.filter((ev) => referenceKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.bankReference!.trim()] as const);
   const vas = events.filter((ev) => virtualAccountKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.virtualAccount!.toUpperCase()] as const);
-  const found: Lookup = { invoices: new Map(), virtualAccounts: new Map(), recordedReferences: new Set() };
+  const found: Lookup = { invoices: new Map(), virtualAccounts: new Map(), recordedReferences: new Map() };
   if (codes.length === 0 && refs.length === 0 && vas.length === 0) return found;
   const { rows } = await db.raw<{ rows: (InvoiceByCode & { kind: 'invoice' | 'reference' | 'virtual'; account_id: string | null; reference: string | null })[] }>(
     `SELECT 'invoice' AS kind, i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd, NULL::text AS account_id, NULL::text AS reference
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, code) ON i.school_id = t.school_id AND i.payment_code = t.code
      WHERE i.status <> 'draft'
      UNION ALL
-     SELECT 'reference', NULL, p.school_id, NULL, NULL, NULL, NULL, NULL, p.collection_account_id, p.bank_reference
+     SELECT 'reference', NULL, p.school_id, NULL, NULL, NULL, p.amount_vnd, NULL, p.collection_account_id, p.bank_reference
      FROM payments p JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, reference)
        ON p.school_id = t.school_id AND p.collection_account_id = t.account_id AND p.bank_reference = t.reference
-     WHERE p.provider <> 'vnpay'
+     WHERE p.provider <> 'vnpay' AND p.bank_reference <> ''
      UNION ALL
      SELECT 'virtual', NULL, v.school_id, v.person_id, NULL, NULL, NULL, NULL, v.collection_account_id, v.number
      FROM virtual_accounts v JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[], ?::text[])) AS t(school_id, account_id, number)
@@ -126,7 +126,7 @@ async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider
   for (const r of rows) {
     if (r.kind === 'invoice') found.invoices.set(`${r.school_id}|${r.payment_code}`, r);
     else if (r.kind === 'virtual') found.virtualAccounts.set(`${r.school_id}|${r.account_id}|${r.reference}`, r.person_id);
-    else found.recordedReferences.add(`${r.school_id}|${r.account_id}|${r.reference}`);
+    else found.recordedReferences.set(`${r.school_id}|${r.account_id}|${r.reference}`, parseVnd(r.total_vnd));
   }
   return found;
 }
@@ -152,22 +152,29 @@ function attributionFor(ev: Pick<PayableEvent, 'school_id' | 'provider' | 'trans
  * invoices), derives the invoices' paid amounts again, posts the journals, raises exceptions for
  * money put in suspense (and any others given) and marks the events processed.
  */
-async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: Attribution }[], recordedReferences: Set<string>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: Attribution }[], recordedReferences: Map<string, number>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
   // One transfer reported by two providers watching the same account (SePay and Casso both read
   // the bank's statement) is recorded once: the bank's reference is unique within an account. A
   // report whose reference was recorded (before the lookup, or earlier in this batch) is marked
   // `duplicate`. A unique index backs this up when a concurrent batch records it meanwhile: this
-  // transaction then fails, and the fallback finds it recorded.
-  const seen = new Set(recordedReferences);
-  const items: typeof all = [];
+  // transaction then fails, and the fallback finds it recorded. The same reference with another
+  // amount is not the same transfer, or not a trustworthy report: its money is recorded, without
+  // the reference, in suspense, with a `bank_reference_mismatch` exception for the accountant.
+  const seen = new Map(recordedReferences);
+  const items: { ev: PayableEvent; invoice?: Attribution; mismatch?: number }[] = [];
   const duplicates: PayableEvent[] = [];
   for (const item of all) {
     const key = referenceKey(item.ev);
-    if (key && seen.has(key)) {
+    const recorded = key ? seen.get(key) : undefined;
+    if (recorded === item.ev.transfer.amountVnd) {
       duplicates.push(item.ev);
       continue;
     }
-    if (key) seen.add(key);
+    if (recorded !== undefined) {
+      items.push({ ev: item.ev, mismatch: recorded });
+      continue;
+    }
+    if (key) seen.set(key, item.ev.transfer.amountVnd);
     items.push(item);
   }
 
@@ -178,7 +185,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
   const allocations: Record<string, unknown>[] = [];
   const journals: JournalInput[] = [];
   const exceptions: Record<string, unknown>[] = [...otherExceptions];
-  for (const { ev, invoice } of items) {
+  for (const { ev, invoice, mismatch } of items) {
     const paymentId = newId('pay');
     const amount = ev.transfer.amountVnd;
     payments.push({
@@ -193,7 +200,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
       status: invoice ? 'attributed' : 'unattributed',
       occurred_at: ev.transfer.occurredAt,
       recorded_at: now,
-      bank_reference: ev.transfer.bankReference,
+      bank_reference: mismatch === undefined ? ev.transfer.bankReference?.trim() || null : null,
     });
     const clearing: EntryInput = { accountKind: 'bank_clearing', accountKey: accountKnown(ev) ? ev.collection_account_id : `unknown:${ev.transfer.accountNumber}`, amountVnd: amount };
     const journal = { schoolId: ev.school_id, kind: 'payment_received' as const, referenceType: 'payment', referenceId: paymentId, at: now };
@@ -207,11 +214,11 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
       journals.push({ ...journal, entries: [clearing, { accountKind: 'suspense', accountKey: '', amountVnd: -amount }] });
       exceptions.push({
         school_id: ev.school_id,
-        kind: accountKnown(ev) ? 'unattributed' : 'unknown_account',
+        kind: mismatch !== undefined ? 'bank_reference_mismatch' : accountKnown(ev) ? 'unattributed' : 'unknown_account',
         bank_event_id: ev.id,
         payment_id: paymentId,
         amount_vnd: amount,
-        details: JSON.stringify({ description: ev.transfer.description.slice(0, 500), account_number: ev.transfer.accountNumber, codes_found: candidateCodes(ev.transfer), ...(ev.transfer.toSuspense ? { note: ev.transfer.toSuspense } : {}) }),
+        details: JSON.stringify({ description: ev.transfer.description.slice(0, 500), account_number: ev.transfer.accountNumber, codes_found: candidateCodes(ev.transfer), ...(ev.transfer.toSuspense ? { note: ev.transfer.toSuspense } : {}), ...(mismatch !== undefined ? { bank_reference: ev.transfer.bankReference, recorded_amount_vnd: mismatch } : {}) }),
         created_at: now,
       });
     }
@@ -421,17 +428,20 @@ export async function processBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>,
   if (refs.length === 0) return;
   const now = deps.clock.now();
   await deps.db.transaction(async (trx) => {
-    const { rows: events } = await trx.raw<{ rows: PayableEvent[] }>(
-      `SELECT ev.id, ev.school_id, ev.provider, ev.transfer, e.collection_account_id, a.account_number
+    // Locked in one global order (school, id), whoever calls, so a live fallback and the retry job
+    // cannot deadlock on each other; then taken in the order given (the order the money arrived).
+    const { rows: locked } = await trx.raw<{ rows: (PayableEvent & { n: string })[] }>(
+      `SELECT ev.id, ev.school_id, ev.provider, ev.transfer, e.collection_account_id, a.account_number, t.n
        FROM bank_events ev
        JOIN unnest(?::text[], ?::text[]) WITH ORDINALITY AS t(school_id, id, n) ON ev.school_id = t.school_id AND ev.id = t.id
        JOIN bank_endpoints e ON e.school_id = ev.school_id AND e.id = ev.endpoint_id
        JOIN collection_accounts a ON a.school_id = e.school_id AND a.id = e.collection_account_id
        WHERE ev.status = 'received'
-       ORDER BY t.n
+       ORDER BY ev.school_id, ev.id
        FOR UPDATE OF ev`,
       [refs.map((r) => r.schoolId), refs.map((r) => r.eventId)],
     );
+    const events = locked.sort((x, y) => Number(x.n) - Number(y.n));
     if (events.length === 0) return;
     const found = await lookUp(trx, events);
     await recordPayments(trx, events.map((ev) => ({ ev, invoice: attributionFor(ev, found) })), found.recordedReferences, [], now);

@@ -8,7 +8,7 @@ import { maskPersonalId } from '../../lib/personal-id';
 import { accountBalance, postJournals } from '../ledger/ledger.service';
 import { MAX_AMOUNT_VND } from '../fees/fees.schemas';
 import { processBankEvent } from './bank-events.service';
-import { type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply } from './payments.service';
+import { type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply, unwindPayment } from './payments.service';
 
 /**
  * The bill-payment protocol partner banks use for school fees ("thu hộ học phí"), in our native
@@ -177,7 +177,8 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       .join('payments as p', (j) => j.on('p.school_id', '=', 'b.school_id').andOn('p.bank_event_id', '=', 'b.id'))
       // Only this bank's own payments: another partner may reuse the same transaction id.
       .where({ 'b.school_id': schoolId, 'b.endpoint_id': endpoint.id, 'b.external_id': body.original_transaction_id })
-      .forUpdate('b')
+      // The payment row too: a correction of the payment locks it first, so the two are serialized.
+      .forUpdate('b', 'p')
       .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id');
     if (!original) return reply(404, 'ORIGINAL_NOT_FOUND', 'No recorded payment has this transaction id.');
     if (vietnamDate(original.recorded_at) !== vietnamDate(now)) return reply(409, 'REVERSAL_WINDOW_CLOSED', 'A payment can be reversed only on the day it was made.');
@@ -194,16 +195,17 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
     ];
     if (original.person_id) {
       await lockStudentMoney(trx, schoolId, [original.person_id]);
-      const allocations = await trx('allocations').where({ school_id: schoolId, payment_id: original.payment_id }).select<{ invoice_id: string; amount_vnd: string }[]>('invoice_id', 'amount_vnd');
-      const allocated = allocations.reduce((s, a) => s + parseVnd(a.amount_vnd), 0);
-      const creditPart = amount - allocated;
+      // What it pays on invoices now, capped by what they hold (a credit note may have moved part of it to credit).
+      const unwound = await unwindPayment(trx, schoolId, original.payment_id, amount);
+      const allocated = unwound.fromInvoicesVnd;
+      const creditPart = unwound.fromCreditVnd;
       if (creditPart > 0) {
         // Credit is a liability: its balance is zero or negative in debit-positive terms.
         if (-(await accountBalance(trx, schoolId, 'credit', original.person_id)) < creditPart) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
       }
-      if (allocations.length > 0) {
-        await trx('allocations').insert(allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoice_id, payment_id: original.payment_id, source: 'payment', amount_vnd: -parseVnd(a.amount_vnd), created_at: now })));
-        await rederiveInvoices(trx, schoolId, allocations.map((a) => a.invoice_id));
+      if (unwound.rows.length > 0) {
+        await trx('allocations').insert(unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: original.payment_id, source: 'payment', amount_vnd: r.amount_vnd, created_at: now })));
+        await rederiveInvoices(trx, schoolId, unwound.rows.map((r) => r.invoice_id));
       }
       entries.push({ accountKind: 'receivable', accountKey: original.person_id, amountVnd: allocated }, { accountKind: 'credit', accountKey: original.person_id, amountVnd: creditPart });
     } else {

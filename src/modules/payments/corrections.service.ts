@@ -5,7 +5,7 @@ import { parseVnd } from '../../lib/money';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
 import { accountBalance, postJournals } from '../ledger/ledger.service';
-import { allocateOldestFirst, lockStudentsAndOpenInvoices, rederiveInvoices } from './payments.service';
+import { allocateOldestFirst, lockStudentsAndOpenInvoices, rederiveInvoices, unwindPayment } from './payments.service';
 
 /**
  * Corrections of payments credited to the wrong student. The payment is never edited: what it paid
@@ -40,6 +40,10 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
     const payment = await trx('payments').where({ school_id: schoolId, id: paymentId }).forUpdate().first<{ id: string; person_id: string | null; amount_vnd: string } | undefined>();
     if (!payment) throw new NotFoundError('PAYMENT_NOT_FOUND', 'No such payment at this school.', 'payment_id');
     if (!payment.person_id) throw conflict('PAYMENT_NOT_ATTRIBUTED', 'This payment is held in suspense; resolve its exception instead.');
+    // Checked under the payment's row lock, which a bank reversal takes too.
+    if (await trx('journals').where({ school_id: schoolId, kind: 'payment_reversed', reference_type: 'payment', reference_id: paymentId }).first()) {
+      throw conflict('PAYMENT_REVERSED', 'The bank reversed this payment; there is nothing to move.');
+    }
     const latest = await trx('payment_corrections').where({ school_id: schoolId, payment_id: paymentId }).orderBy('correction_no', 'desc').first<{ correction_no: number; to_person_id: string } | undefined>();
     const from = latest?.to_person_id ?? payment.person_id;
     const target = await trx('invoices').where({ school_id: schoolId, payment_code: input.paymentCode.toUpperCase() }).whereNot({ status: 'draft' }).first<{ person_id: string; payment_code: string } | undefined>();
@@ -48,21 +52,18 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
 
     const openOf = await lockStudentsAndOpenInvoices(trx, [{ schoolId, personId: from }, { schoolId, personId: target.person_id }]);
     const amount = parseVnd(payment.amount_vnd);
-    // What the payment pays now, per invoice (corrections before this one netted out their rows).
-    const current = await trx('allocations')
-      .where({ school_id: schoolId, payment_id: paymentId })
-      .groupBy('invoice_id')
-      .havingRaw('sum(amount_vnd) > 0')
-      .select<{ invoice_id: string; paid: string }[]>('invoice_id', trx.raw('sum(amount_vnd) AS paid'));
-    const reversedAllocations = current.reduce((s, c) => s + parseVnd(c.paid), 0);
-    const reversedCredit = amount - reversedAllocations;
+    // What the payment pays now, per invoice (corrections before this one netted out their rows),
+    // and what of it a credit note has moved to the student's credit.
+    const unwound = await unwindPayment(trx, schoolId, paymentId, amount);
+    const reversedAllocations = unwound.fromInvoicesVnd;
+    const reversedCredit = unwound.fromCreditVnd;
     // Credit is a liability: its balance is zero or below in debit-positive terms.
     if (reversedCredit > 0 && -(await accountBalance(trx, schoolId, 'credit', from)) < reversedCredit) {
       throw conflict('CREDIT_ALREADY_USED', 'The surplus of this payment has already paid another invoice of the student; it cannot be moved.');
     }
     const { allocations, leftoverVnd } = allocateOldestFirst(amount, openOf.get(`${schoolId}|${target.person_id}`) ?? []);
     const rows = [
-      ...current.map((c) => ({ school_id: schoolId, invoice_id: c.invoice_id, payment_id: paymentId, source: 'payment', amount_vnd: -parseVnd(c.paid), created_at: now })),
+      ...unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: paymentId, source: 'payment', amount_vnd: r.amount_vnd, created_at: now })),
       ...allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now })),
     ];
     if (rows.length > 0) {

@@ -110,14 +110,15 @@ export interface StudentRef {
 const moneyLockKey = (r: StudentRef) => `student-money:${r.schoolId}:${r.personId}`;
 
 /**
- * Serializes money movements of a student (payments, credit use, reversals), so two transactions
- * can never both spend the same credit or both fill the same invoice. Every caller takes its locks
- * in one sorted order, in one statement, so two batches cannot deadlock on each other.
+ * Serializes money movements of a student (payments, credit use, reversals, corrections, credit
+ * notes), so two transactions can never both spend the same credit or both fill the same invoice.
+ * The locks are taken in one statement, in ascending order of the lock number itself (hashtext of
+ * the key; keys that share a number share the lock), so two batches cannot deadlock on each other.
  */
 export async function lockStudentsMoney(trx: Knex.Transaction, students: StudentRef[]): Promise<void> {
-  const keys = [...new Set(students.map(moneyLockKey))].sort();
+  const keys = [...new Set(students.map(moneyLockKey))];
   if (keys.length === 0) return;
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(t.k)) FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY t.n', [keys]);
+  await trx.raw('SELECT pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1) l', [keys]);
 }
 
 export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
@@ -125,26 +126,23 @@ export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, 
 }
 
 /**
- * Takes the students' money locks (lockStudentsMoney), then locks their open invoices, and returns
- * those per student (`school|person`), oldest due first; one round trip. The locks come first: the
- * invoices are read in a LATERAL subquery that depends on the aggregate taking them, so it cannot
- * run before every lock is held (and the locks are taken even when a student has no open invoice).
+ * Takes the students' money locks, then locks their open invoices and returns them per student
+ * (`school|person`), oldest due first. Two statements on purpose: a statement reads with the
+ * snapshot taken when it starts, so invoices read in the statement that waited for the locks could
+ * miss one that another student-lock holder reopened meanwhile (a reversal, a correction).
  */
 export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
   const byStudent = new Map<string, OpenInvoice[]>();
   if (students.length === 0) return byStudent;
-  const keys = [...new Set(students.map(moneyLockKey))].sort();
+  await lockStudentsMoney(trx, students);
   const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; credited_vnd: string; paid_vnd: string }[] }>(
     `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd
-     FROM (SELECT count(pg_advisory_xact_lock(hashtext(k.k))) AS locks FROM (SELECT * FROM unnest(?::text[]) WITH ORDINALITY AS t(k, n) ORDER BY t.n) k) l
-     CROSS JOIN LATERAL (
-       SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd, i.due_on, i.number
-       FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
-         ON i.school_id = t.school_id AND i.person_id = t.person_id
-       WHERE i.status IN ('open', 'partially_paid') AND l.locks = ?
-       FOR UPDATE OF i) i
-     ORDER BY i.school_id, i.person_id, i.due_on, i.number, i.id`,
-    [keys, students.map((s) => s.schoolId), students.map((s) => s.personId), keys.length],
+     FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
+       ON i.school_id = t.school_id AND i.person_id = t.person_id
+     WHERE i.status IN ('open', 'partially_paid')
+     ORDER BY i.school_id, i.person_id, i.due_on, i.number, i.id
+     FOR UPDATE OF i`,
+    [students.map((s) => s.schoolId), students.map((s) => s.personId)],
   );
   for (const r of rows) {
     const key = `${r.school_id}|${r.person_id}`;
@@ -153,6 +151,32 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
     byStudent.set(key, list);
   }
   return byStudent;
+}
+
+/**
+ * What undoing a payment takes back from its current owner, inside the caller's transaction and
+ * under the owner's money lock: on each invoice, what the payment still pays there (its allocation
+ * rows net), but never more than the invoice's paid amount, since a credit note may have moved part
+ * of it to the student's credit; the rest of the amount comes from that credit. The invoices are
+ * locked first. Returns the negative allocation rows to insert.
+ */
+export async function unwindPayment(trx: Knex.Transaction, schoolId: string, paymentId: string, amountVnd: number): Promise<{ rows: { invoice_id: string; amount_vnd: number }[]; fromInvoicesVnd: number; fromCreditVnd: number }> {
+  const paid = new Map(
+    (await trx('invoices')
+      .where({ school_id: schoolId })
+      .whereIn('id', trx('allocations').where({ school_id: schoolId, payment_id: paymentId }).distinct('invoice_id'))
+      .forUpdate()
+      .select<{ id: string; paid_vnd: string }[]>('id', 'paid_vnd')).map((i) => [i.id, parseVnd(i.paid_vnd)]),
+  );
+  const net = await trx('allocations')
+    .where({ school_id: schoolId, payment_id: paymentId })
+    .groupBy('invoice_id')
+    .havingRaw('sum(amount_vnd) > 0')
+    .orderBy('invoice_id')
+    .select<{ invoice_id: string; net: string }[]>('invoice_id', trx.raw('sum(amount_vnd) AS net'));
+  const rows = net.map((n) => ({ invoice_id: n.invoice_id, amount_vnd: -Math.min(parseVnd(n.net), paid.get(n.invoice_id) ?? 0) })).filter((r) => r.amount_vnd < 0);
+  const fromInvoicesVnd = -rows.reduce((sum, r) => sum + r.amount_vnd, 0);
+  return { rows, fromInvoicesVnd, fromCreditVnd: amountVnd - fromInvoicesVnd };
 }
 
 /**
@@ -217,7 +241,7 @@ export async function resolvePaymentException(
     if (exception.status !== 'open') throw new AppError(409, 'conflict_error', 'PAYMENT_EXCEPTION_RESOLVED', 'This exception was already resolved.');
     let resolution: Record<string, unknown> = { action: 'closed', reason: input.reason };
     if (input.paymentCode) {
-      if (!exception.payment_id || !['unattributed', 'unknown_account'].includes(exception.kind)) {
+      if (!exception.payment_id || !['unattributed', 'unknown_account', 'bank_reference_mismatch'].includes(exception.kind)) {
         throw new AppError(409, 'conflict_error', 'PAYMENT_EXCEPTION_NOT_ATTRIBUTABLE', 'Only money held in suspense can be attributed to a student.', { param: 'payment_code' });
       }
       const invoice = await findInvoiceByCode(trx, schoolId, input.paymentCode);
