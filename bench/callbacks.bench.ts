@@ -82,7 +82,7 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   const pgbenchTps = pgbench(u.toString(), seconds);
   console.log(`callbacks: pgbench ${pgbenchTps.toFixed(0)} tps`);
 
-  if (!(await db('schools').where({ code: 'BENCH-1' }).first())) await benchInvoices(db, 30_000);
+  if (!(await db('schools').where({ code: 'BENCH-1' }).first())) await benchInvoices(db, 60_000);
   const school = await db('schools').where({ code: 'BENCH-1' }).first<{ id: string }>('id');
   const run = await db('invoice_runs').where({ school_id: school.id }).first<{ id: string; created_by: string }>('id', 'created_by');
   await db('staff_assignments').insert({ school_id: school.id, person_id: run.created_by, role: 'school_admin' }).onConflict().ignore();

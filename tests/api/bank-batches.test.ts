@@ -172,7 +172,7 @@ test('SePay and Casso reporting the same transfers at the same moment, in separa
 });
 
 test('the inbox answers every request of a burst (more than a batch holds) with its own reply, and pays each once', async () => {
-  const inbox = new BankInbox(deps(), { maxBatch: 7, concurrency: 2 });
+  const inbox = new BankInbox(deps(), { maxBatch: 7, concurrency: 2, minForAnother: 3 });
   const invoices = await app.db('invoices').where({ school_id: school.id, status: 'open' }).orderBy('id').limit(40).select<{ id: string; payment_code: string; paid_vnd: string }[]>('id', 'payment_code', 'paid_vnd');
   const notes = invoices.map((inv) => note({ amountVnd: 1_000, description: `HP ${inv.payment_code}` }));
   const replies = await Promise.all([...notes, notes[0]!].map((n) => inbox.submit(n)));
