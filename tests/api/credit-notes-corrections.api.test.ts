@@ -177,6 +177,40 @@ describe('payment corrections', () => {
     expect(net.reduce((s, r) => s + Number(r.paid), 0)).toBeLessThanOrEqual(60_000);
   });
 
+  test('a payment part of which a credit note moved to credit can be corrected, paid again, and corrected again: nothing is taken twice', async () => {
+    const a = await freshInvoice();
+    const b = await freshInvoice();
+    const c = await freshInvoice();
+    const p1 = await payCash(a.payment_code, a.total);
+    expect((await creditNote(a.id, 50_000)).body).toMatchObject({ post_payment_vnd: 50_000 });
+    const move = (code: string) => request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${p1}/corrections`).set(staff()).send({ payment_code: code, reason: 'Nhầm mã học sinh' });
+    const first = await move(b.payment_code);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ reversed_allocations_vnd: a.total - 50_000, reversed_credit_vnd: 50_000 });
+    expect(await invoice(a.id)).toMatchObject({ paid_vnd: '0', status: 'open' });
+    await payCash(a.payment_code, a.total - 50_000);
+    expect(await invoice(a.id)).toMatchObject({ status: 'paid' });
+    const second = await move(c.payment_code);
+    expect(second.status).toBe(201);
+    expect(second.body.reversed_credit_vnd).toBeGreaterThanOrEqual(0);
+    expect(second.body.reversed_allocations_vnd + second.body.reversed_credit_vnd).toBe(a.total);
+    // A's invoice stays paid by A's own second payment; nothing of it moved with p1.
+    expect(await invoice(a.id)).toMatchObject({ status: 'paid', paid_vnd: String(a.total - 50_000) });
+  });
+
+  test('undoing one of two payments on an invoice after a credit note leaves the other payment on it and no stray credit', async () => {
+    const inv = await freshInvoice();
+    const other = await freshInvoice();
+    const p1 = await payCash(inv.payment_code, 60_000);
+    await payCash(inv.payment_code, inv.total - 60_000);
+    expect((await creditNote(inv.id, 50_000)).body).toMatchObject({ post_payment_vnd: 50_000 });
+    const res = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments/${p1}/corrections`).set(staff()).send({ payment_code: other.payment_code, reason: 'Nhầm mã học sinh' });
+    expect(res.status).toBe(201);
+    // The second payment still pays the invoice; the credit note's 50,000 went back onto it.
+    expect(await invoice(inv.id)).toMatchObject({ paid_vnd: String(inv.total - 60_000), credited_vnd: '50000' });
+    expect(await credit(inv.person_id)).toBe(0);
+  });
+
   test('bad corrections are refused and change nothing', async () => {
     const inv = await freshInvoice();
     const paymentId = await payCash(inv.payment_code, 5_000);

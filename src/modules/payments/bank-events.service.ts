@@ -77,6 +77,7 @@ const JOURNAL_COLUMNS = cols('school_id text, id text, kind text, reference_type
 const ENTRY_COLUMNS = cols('school_id text, journal_id text, entry_no smallint, account_kind text, account_key text, amount_vnd bigint');
 const EXCEPTION_COLUMNS = cols('school_id text, kind text, bank_event_id text, payment_id text, amount_vnd bigint, details jsonb, created_at timestamptz');
 
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const eventKey = (schoolId: string, endpointId: string, externalId: string) => `${schoolId}|${endpointId}|${externalId}`;
 
 // VNPay pays the merchant, not an account number; others must name the endpoint's account.
@@ -237,7 +238,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
     added.set(key, sum);
   }
   const parts: Fragment[] = [
-    ...(payments.length > 0 ? [unnestInsert('payments', PAYMENT_COLUMNS, payments)] : []),
+    ...(payments.length > 0 ? [unnestInsert('payments', PAYMENT_COLUMNS, [...payments].sort((x, y) => cmp(`${x.collection_account_id as string}|${x.bank_reference as string}`, `${y.collection_account_id as string}|${y.bank_reference as string}`)))] : []),
     ...(allocations.length > 0 ? [unnestInsert('allocations', ALLOCATION_COLUMNS, allocations)] : []),
     ...(added.size > 0
       ? [{
@@ -276,7 +277,10 @@ interface Stored {
 
 /** Stores the events (a replay stores nothing) and settles the replies of replays; returns the new events and exceptions to raise. */
 async function storeEvents(db: Db, notes: Notification[], verified: Verified[], replies: Reply[], now: Date, logger: PaymentDeps['logger']): Promise<Stored> {
-  const store = unnestInsert('bank_events', EVENT_COLUMNS, verified.map((v) => ({
+  // Inserted in key order, as payments are below: two batches in flight that hold some of the same
+  // keys then wait on each other in one order instead of deadlocking.
+  const inKeyOrder = [...verified].sort((x, y) => cmp(eventKey(x.endpoint.school_id, x.endpoint.id, x.transfer.externalId), eventKey(y.endpoint.school_id, y.endpoint.id, y.transfer.externalId)));
+  const store = unnestInsert('bank_events', EVENT_COLUMNS, inKeyOrder.map((v) => ({
     school_id: v.endpoint.school_id,
     endpoint_id: v.endpoint.id,
     provider: v.endpoint.provider,

@@ -8,7 +8,7 @@ import { maskPersonalId } from '../../lib/personal-id';
 import { accountBalance, postJournals } from '../ledger/ledger.service';
 import { MAX_AMOUNT_VND } from '../fees/fees.schemas';
 import { processBankEvent } from './bank-events.service';
-import { type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply, unwindPayment } from './payments.service';
+import { applyStudentCredit, type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply, unwindPayment } from './payments.service';
 
 /**
  * The bill-payment protocol partner banks use for school fees ("thu hộ học phí"), in our native
@@ -181,6 +181,9 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       .forUpdate('b', 'p')
       .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id');
     if (!original) return reply(404, 'ORIGINAL_NOT_FOUND', 'No recorded payment has this transaction id.');
+    // The same reversal delivered twice at once: the second waited for the lock above; it gets the first's reply.
+    const storedMeanwhile = await trx('bank_events').where({ school_id: schoolId, endpoint_id: endpoint.id, external_id: reversalId }).first<{ response_status: number; response_body: unknown } | undefined>();
+    if (storedMeanwhile) return { status: storedMeanwhile.response_status, body: storedMeanwhile.response_body };
     if (vietnamDate(original.recorded_at) !== vietnamDate(now)) return reply(409, 'REVERSAL_WINDOW_CLOSED', 'A payment can be reversed only on the day it was made.');
     if (await trx('journals').where({ school_id: schoolId, kind: 'payment_reversed', reference_type: 'payment', reference_id: original.payment_id }).first()) {
       return reply(409, 'ALREADY_REVERSED', 'This payment was already reversed.');
@@ -196,7 +199,7 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
     if (original.person_id) {
       await lockStudentMoney(trx, schoolId, [original.person_id]);
       // What it pays on invoices now, capped by what they hold (a credit note may have moved part of it to credit).
-      const unwound = await unwindPayment(trx, schoolId, original.payment_id, amount);
+      const unwound = await unwindPayment(trx, schoolId, original.payment_id, original.person_id, amount);
       const allocated = unwound.fromInvoicesVnd;
       const creditPart = unwound.fromCreditVnd;
       if (creditPart > 0) {
@@ -204,7 +207,7 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
         if (-(await accountBalance(trx, schoolId, 'credit', original.person_id)) < creditPart) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
       }
       if (unwound.rows.length > 0) {
-        await trx('allocations').insert(unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: original.payment_id, source: 'payment', amount_vnd: r.amount_vnd, created_at: now })));
+        await trx('allocations').insert(unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: r.payment_id, source: r.source, amount_vnd: r.amount_vnd, created_at: now })));
         await rederiveInvoices(trx, schoolId, unwound.rows.map((r) => r.invoice_id));
       }
       entries.push({ accountKind: 'receivable', accountKey: original.person_id, amountVnd: allocated }, { accountKind: 'credit', accountKey: original.person_id, amountVnd: creditPart });
@@ -212,6 +215,8 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       entries.push({ accountKind: 'suspense', accountKey: '', amountVnd: amount });
     }
     await postJournals(trx, [{ schoolId, kind: 'payment_reversed', referenceType: 'payment', referenceId: original.payment_id, at: now, memo: body.reason, entries }]);
+    // Credit the student still holds (a credit note's, another surplus) pays the reopened invoices.
+    await applyStudentCredit(trx, schoolId, [original.person_id], now);
     const ok = reply(200, '00', 'Payment reversed.', { bank_transaction_id: body.bank_transaction_id, original_transaction_id: body.original_transaction_id });
     await trx('bank_events').insert({
       school_id: schoolId, endpoint_id: endpoint.id, provider: 'billpay', external_id: reversalId, amount_vnd: amount, direction: 'out',

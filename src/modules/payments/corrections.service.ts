@@ -5,7 +5,7 @@ import { parseVnd } from '../../lib/money';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
 import { accountBalance, postJournals } from '../ledger/ledger.service';
-import { allocateOldestFirst, lockStudentsAndOpenInvoices, rederiveInvoices, unwindPayment } from './payments.service';
+import { allocateOldestFirst, applyStudentCredit, lockStudentsAndOpenInvoices, rederiveInvoices, unwindPayment } from './payments.service';
 
 /**
  * Corrections of payments credited to the wrong student. The payment is never edited: what it paid
@@ -54,7 +54,7 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
     const amount = parseVnd(payment.amount_vnd);
     // What the payment pays now, per invoice (corrections before this one netted out their rows),
     // and what of it a credit note has moved to the student's credit.
-    const unwound = await unwindPayment(trx, schoolId, paymentId, amount);
+    const unwound = await unwindPayment(trx, schoolId, paymentId, from, amount);
     const reversedAllocations = unwound.fromInvoicesVnd;
     const reversedCredit = unwound.fromCreditVnd;
     // Credit is a liability: its balance is zero or below in debit-positive terms.
@@ -63,7 +63,7 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
     }
     const { allocations, leftoverVnd } = allocateOldestFirst(amount, openOf.get(`${schoolId}|${target.person_id}`) ?? []);
     const rows = [
-      ...unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: paymentId, source: 'payment', amount_vnd: r.amount_vnd, created_at: now })),
+      ...unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: r.payment_id, source: r.source, amount_vnd: r.amount_vnd, created_at: now })),
       ...allocations.map((a) => ({ school_id: schoolId, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now })),
     ];
     if (rows.length > 0) {
@@ -83,6 +83,9 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
         { accountKind: 'credit', accountKey: target.person_id, amountVnd: -leftoverVnd },
       ],
     }]);
+    // The first student's remaining credit (a credit note's, another payment's surplus) pays their
+    // reopened invoices at once.
+    await applyStudentCredit(trx, schoolId, [from], now);
     const result: CorrectionResult = {
       id: correction!.id, school_id: schoolId, payment_id: paymentId, from_person_id: from, to_person_id: target.person_id, amount_vnd: amount,
       reversed_allocations_vnd: reversedAllocations, reversed_credit_vnd: reversedCredit, allocated_vnd: allocated, credit_vnd: leftoverVnd,

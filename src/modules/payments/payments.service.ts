@@ -155,27 +155,39 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
 
 /**
  * What undoing a payment takes back from its current owner, inside the caller's transaction and
- * under the owner's money lock: on each invoice, what the payment still pays there (its allocation
- * rows net), but never more than the invoice's paid amount, since a credit note may have moved part
- * of it to the student's credit; the rest of the amount comes from that credit. The invoices are
- * locked first. Returns the negative allocation rows to insert.
+ * under the owner's money lock. On each of the owner's invoices the payment's rows are brought to
+ * zero (a negative row of what they net to); when a credit note has moved part of that money to
+ * the owner's credit (the invoice holds less than the payment's rows say), the invoice gives back
+ * only what it holds and a `source: credit` row puts the difference back on it, so the invoice's
+ * paid amount falls by exactly what it held of this payment; the rest of the amount comes from the
+ * owner's credit. The owner's invoices are locked first, in id order. Returns the rows to insert.
  */
-export async function unwindPayment(trx: Knex.Transaction, schoolId: string, paymentId: string, amountVnd: number): Promise<{ rows: { invoice_id: string; amount_vnd: number }[]; fromInvoicesVnd: number; fromCreditVnd: number }> {
+export async function unwindPayment(trx: Knex.Transaction, schoolId: string, paymentId: string, ownerId: string, amountVnd: number): Promise<{ rows: { invoice_id: string; payment_id: string | null; source: 'payment' | 'credit'; amount_vnd: number }[]; fromInvoicesVnd: number; fromCreditVnd: number }> {
   const paid = new Map(
     (await trx('invoices')
-      .where({ school_id: schoolId })
+      .where({ school_id: schoolId, person_id: ownerId })
       .whereIn('id', trx('allocations').where({ school_id: schoolId, payment_id: paymentId }).distinct('invoice_id'))
+      .orderBy('id')
       .forUpdate()
       .select<{ id: string; paid_vnd: string }[]>('id', 'paid_vnd')).map((i) => [i.id, parseVnd(i.paid_vnd)]),
   );
   const net = await trx('allocations')
     .where({ school_id: schoolId, payment_id: paymentId })
+    .whereIn('invoice_id', [...paid.keys()])
     .groupBy('invoice_id')
     .havingRaw('sum(amount_vnd) > 0')
     .orderBy('invoice_id')
     .select<{ invoice_id: string; net: string }[]>('invoice_id', trx.raw('sum(amount_vnd) AS net'));
-  const rows = net.map((n) => ({ invoice_id: n.invoice_id, amount_vnd: -Math.min(parseVnd(n.net), paid.get(n.invoice_id) ?? 0) })).filter((r) => r.amount_vnd < 0);
-  const fromInvoicesVnd = -rows.reduce((sum, r) => sum + r.amount_vnd, 0);
+  const rows: { invoice_id: string; payment_id: string | null; source: 'payment' | 'credit'; amount_vnd: number }[] = [];
+  let fromInvoicesVnd = 0;
+  for (const n of net) {
+    const onInvoice = parseVnd(n.net);
+    const held = Math.min(onInvoice, paid.get(n.invoice_id) ?? 0);
+    rows.push({ invoice_id: n.invoice_id, payment_id: paymentId, source: 'payment', amount_vnd: -onInvoice });
+    if (held < onInvoice) rows.push({ invoice_id: n.invoice_id, payment_id: null, source: 'credit', amount_vnd: onInvoice - held });
+    fromInvoicesVnd += held;
+  }
+  if (fromInvoicesVnd > amountVnd) throw new AppError(409, 'conflict_error', 'PAYMENT_NOT_UNWINDABLE', 'The payment\'s allocations do not add up to its amount; the school must look at it.');
   return { rows, fromInvoicesVnd, fromCreditVnd: amountVnd - fromInvoicesVnd };
 }
 
