@@ -47,14 +47,14 @@ afterEach(async () => {
 
 const deps = () => ({ db: app.db, clock: app.clock, logger });
 
-function note(over: Partial<SimTransfer>, provider: 'direct' | 'sepay' | 'casso' = 'direct'): Notification {
+function note(over: Partial<SimTransfer>, provider: 'direct' | 'sepay' | 'casso' | 'vnpay' = 'direct'): Notification {
   seq++;
   const t: SimTransfer = { externalId: `BATCH-${seq}`, amountVnd: 100_000, accountNumber, description: 'chuyen tien', occurredAt: app.clock.now(), ...over };
   const e = endpoints.get(provider)!;
   const signed = SIGNERS[provider](t, e.secret, app.clock.now());
   const headers: InboundRequest['headers'] = {};
   for (const [k, v] of Object.entries(signed.headers)) headers[k.toLowerCase()] = v;
-  return { provider, endpointId: e.id, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: {} } };
+  return { provider, endpointId: e.id, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: (signed.query ?? {}) as Record<string, string> } };
 }
 
 /** A student with two open invoices (October due before November). */
@@ -284,4 +284,17 @@ test('a payment that lands while the student\'s next invoice is being issued pay
   }
   expect(await invoice(december.id)).toMatchObject({ status: 'paid', paid_vnd: december.total_vnd });
   expect(await credit(december.person_id)).toBe(0);
+});
+
+test('two VNPay IPNs (two transactions) for one order in one batch: the first confirms it, the second is told it is paid and its money waits in suspense', async () => {
+  const { older } = await studentWithTwoInvoices(10);
+  const due = Number(older.total_vnd);
+  const exceptions = await countRows(app.db, 'payment_exceptions');
+  const replies = await receiveBankNotifications(deps(), [
+    note({ amountVnd: due, paymentCode: older.payment_code, description: 'thanh toan' }, 'vnpay'),
+    note({ amountVnd: due, paymentCode: older.payment_code, description: 'thanh toan' }, 'vnpay'),
+  ]);
+  expect(replies.map((r) => (r.body as { RspCode: string }).RspCode)).toEqual(['00', '02']);
+  expect(await invoice(older.id)).toMatchObject({ status: 'paid', paid_vnd: String(due) });
+  expect(await countRows(app.db, 'payment_exceptions')).toBe(exceptions + 1);
 });

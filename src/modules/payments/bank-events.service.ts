@@ -386,10 +386,20 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
   const asEvent = (v: Verified) => ({ school_id: v.endpoint.school_id, provider: v.endpoint.provider, transfer: v.transfer, account_number: v.endpoint.account_number, collection_account_id: v.endpoint.collection_account_id });
   const found = await lookUp(deps.db, verified.map(asEvent));
   const invoices = found.invoices;
+  // Orders this batch confirms: a second IPN for one of them (another transaction id) finds it paid,
+  // as it would have a moment later. A replay of the same id is answered from the stored row.
+  const confirmed = new Map<string, string>();
   for (const v of verified.filter((x) => x.endpoint.provider === 'vnpay')) {
-    const order = invoices.get(`${v.endpoint.school_id}|${(v.transfer.paymentCodeHint ?? '').toUpperCase()}`);
+    const orderKey = `${v.endpoint.school_id}|${(v.transfer.paymentCodeHint ?? '').toUpperCase()}`;
+    const order = invoices.get(orderKey);
+    const confirmedBy = confirmed.get(orderKey);
     // A failed VNPay transaction is still confirmed as received; it simply records no payment.
-    const outcome: Outcome = !order ? 'order_not_found' : order.status === 'paid' ? 'already_confirmed' : parseVnd(order.total_vnd) - parseVnd(order.paid_vnd) !== v.transfer.amountVnd ? 'invalid_amount' : 'accepted';
+    const outcome: Outcome = !order
+      ? 'order_not_found'
+      : order.status === 'paid' || (confirmedBy !== undefined && confirmedBy !== v.transfer.externalId)
+        ? 'already_confirmed'
+        : parseVnd(order.total_vnd) - parseVnd(order.paid_vnd) !== v.transfer.amountVnd ? 'invalid_amount' : 'accepted';
+    if (outcome === 'accepted' && v.transfer.succeeded) confirmed.set(orderKey, v.transfer.externalId);
     if (outcome !== 'accepted') {
       v.reply = BANK_ADAPTERS.vnpay.respond(outcome);
       // Money that arrived is never dropped: a successful VNPay payment whose order we refuse
