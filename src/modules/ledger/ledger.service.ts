@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
+import { cols, unnestInsert } from '../../db/unnest';
 import { newId } from '../../lib/ids';
 import { parseVnd } from '../../lib/money';
 
@@ -30,6 +31,9 @@ export interface JournalInput {
 
 export class UnbalancedJournalError extends Error {}
 
+export const JOURNAL_COLUMNS = cols('school_id text, id text, kind text, reference_type text, reference_id text, memo text, posted_at timestamptz');
+export const ENTRY_COLUMNS = cols('school_id text, journal_id text, entry_no smallint, account_kind text, account_key text, amount_vnd bigint');
+
 /** Zero entries are dropped; what remains must be whole dong and sum to zero. */
 function normalizedEntries(journal: JournalInput): EntryInput[] {
   const entries = journal.entries.filter((e) => e.amountVnd !== 0);
@@ -45,9 +49,9 @@ export interface JournalRows {
 }
 
 /**
- * The rows of new journals, checked (whole dong, summing to zero) and given their ids here, for a
- * caller that writes them in the same statement as the rows they reference (the journals must be
- * new: their references are created in that statement). The trigger checks the sums again.
+ * The rows of journals, checked (whole dong, summing to zero) and given their ids here: for
+ * postJournals, and for a caller that writes new journals in the same statement as the rows they
+ * reference. The trigger checks the sums again.
  */
 export function journalRows(journals: JournalInput[]): JournalRows {
   const rows: JournalRows = { journals: [], entries: [] };
@@ -66,33 +70,15 @@ export function journalRows(journals: JournalInput[]): JournalRows {
  * (kind, reference) is skipped, so posting is idempotent. Returns how many were new.
  */
 export async function postJournals(trx: Knex.Transaction, journals: JournalInput[]): Promise<number> {
-  const prepared = journals.map((j) => ({ journal: j, entries: normalizedEntries(j) })).filter((p) => p.entries.length > 0);
-  if (prepared.length === 0) return 0;
-  const inserted = await trx.raw<{ rows: { id: string; school_id: string; kind: string; reference_id: string }[] }>(
-    `INSERT INTO journals (school_id, kind, reference_type, reference_id, memo, posted_at)
-     SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-     ON CONFLICT (school_id, kind, reference_type, reference_id) DO NOTHING
-     RETURNING id, school_id, kind, reference_id`,
-    [
-      prepared.map((p) => p.journal.schoolId),
-      prepared.map((p) => p.journal.kind),
-      prepared.map((p) => p.journal.referenceType),
-      prepared.map((p) => p.journal.referenceId),
-      prepared.map((p) => p.journal.memo ?? null) as string[],
-      prepared.map((p) => p.journal.at.toISOString()),
-    ],
-  );
-  const idOf = new Map(inserted.rows.map((r) => [`${r.school_id}|${r.kind}|${r.reference_id}`, r.id]));
-  const rows = prepared.flatMap((p) => {
-    const id = idOf.get(`${p.journal.schoolId}|${p.journal.kind}|${p.journal.referenceId}`);
-    return id ? p.entries.map((e, n) => ({ schoolId: p.journal.schoolId, journalId: id, entryNo: n + 1, ...e })) : [];
-  });
-  if (rows.length > 0) {
-    await trx.raw(
-      `INSERT INTO ledger_entries (school_id, journal_id, entry_no, account_kind, account_key, amount_vnd)
-       SELECT * FROM unnest(?::text[], ?::text[], ?::smallint[], ?::text[], ?::text[], ?::bigint[])`,
-      [rows.map((r) => r.schoolId), rows.map((r) => r.journalId), rows.map((r) => r.entryNo), rows.map((r) => r.accountKind), rows.map((r) => r.accountKey), rows.map((r) => String(r.amountVnd))],
-    );
+  const rows = journalRows(journals);
+  if (rows.journals.length === 0) return 0;
+  const insert = unnestInsert('journals', JOURNAL_COLUMNS, rows.journals);
+  const inserted = await trx.raw<{ rows: { id: string }[] }>(`${insert.sql} ON CONFLICT (school_id, kind, reference_type, reference_id) DO NOTHING RETURNING id`, insert.bindings);
+  const fresh = new Set(inserted.rows.map((r) => r.id));
+  const entries = rows.entries.filter((e) => fresh.has(e.journal_id));
+  if (entries.length > 0) {
+    const entriesInsert = unnestInsert('ledger_entries', ENTRY_COLUMNS, entries);
+    await trx.raw(entriesInsert.sql, entriesInsert.bindings);
   }
   return inserted.rows.length;
 }

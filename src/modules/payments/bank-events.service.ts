@@ -7,7 +7,7 @@ import { newId } from '../../lib/ids';
 import { parseVnd } from '../../lib/money';
 import { findPaymentCodes } from '../../lib/payment-code';
 import { maskPersonalIdsInText } from '../../lib/personal-id';
-import { type EntryInput, type JournalInput, journalRows } from '../ledger/ledger.service';
+import { ENTRY_COLUMNS, type EntryInput, JOURNAL_COLUMNS, type JournalInput, journalRows } from '../ledger/ledger.service';
 import { allocateOldestFirst, lockStudentsAndOpenInvoices, namedFirst, type PaymentDeps, type Reply, STATUS_FROM_PAID, type StudentRef } from './payments.service';
 
 /**
@@ -73,8 +73,6 @@ const EVENT_COLUMNS = cols(`school_id text, endpoint_id text, provider text, ext
   status text, processed_at timestamptz, response_status smallint, response_body jsonb`);
 const PAYMENT_COLUMNS = cols('school_id text, id text, bank_event_id text, provider text, collection_account_id text, person_id text, payment_code text, amount_vnd bigint, status text, occurred_at timestamptz, recorded_at timestamptz, bank_reference text');
 const ALLOCATION_COLUMNS = cols('school_id text, invoice_id text, payment_id text, source text, amount_vnd bigint, created_at timestamptz');
-const JOURNAL_COLUMNS = cols('school_id text, id text, kind text, reference_type text, reference_id text, memo text, posted_at timestamptz');
-const ENTRY_COLUMNS = cols('school_id text, journal_id text, entry_no smallint, account_kind text, account_key text, amount_vnd bigint');
 const EXCEPTION_COLUMNS = cols('school_id text, kind text, bank_event_id text, payment_id text, amount_vnd bigint, details jsonb, created_at timestamptz');
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -425,11 +423,6 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
     await processBankEventsIsolated(deps, payable(stored).map((v) => ({ schoolId: v.endpoint.school_id, eventId: v.eventId })));
   }
   return replies;
-}
-
-export async function receiveBankNotification(deps: PaymentDeps, provider: Provider, endpointId: string, req: InboundRequest): Promise<Reply> {
-  const [reply] = await receiveBankNotifications(deps, [{ provider, endpointId, req }]);
-  return reply!;
 }
 
 export interface EventRef {

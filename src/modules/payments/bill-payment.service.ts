@@ -5,7 +5,7 @@ import type { InboundRequest, NormalizedTransfer } from '../../integrations/bank
 import { vietnamDate } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import { maskPersonalId } from '../../lib/personal-id';
-import { accountBalance, postJournals } from '../ledger/ledger.service';
+import { postJournals } from '../ledger/ledger.service';
 import { MAX_AMOUNT_VND } from '../fees/fees.schemas';
 import { processBankEvent } from './bank-events.service';
 import { applyStudentCredit, type EndpointRow, lockStudentMoney, type PaymentDeps, rederiveInvoices, type Reply, unwindPayment } from './payments.service';
@@ -202,10 +202,7 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       const unwound = await unwindPayment(trx, schoolId, original.payment_id, original.person_id, amount);
       const allocated = unwound.fromInvoicesVnd;
       const creditPart = unwound.fromCreditVnd;
-      if (creditPart > 0) {
-        // Credit is a liability: its balance is zero or negative in debit-positive terms.
-        if (-(await accountBalance(trx, schoolId, 'credit', original.person_id)) < creditPart) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
-      }
+      if (!unwound.creditStillHeld) return reply(409, 'REVERSAL_NOT_POSSIBLE', 'The surplus of this payment has already paid another invoice.');
       if (unwound.rows.length > 0) {
         await trx('allocations').insert(unwound.rows.map((r) => ({ school_id: schoolId, invoice_id: r.invoice_id, payment_id: r.payment_id, source: r.source, amount_vnd: r.amount_vnd, created_at: now })));
         await rederiveInvoices(trx, schoolId, unwound.rows.map((r) => r.invoice_id));

@@ -4,8 +4,8 @@ import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
-import { accountBalance, postJournals } from '../ledger/ledger.service';
-import { allocateOldestFirst, applyStudentCredit, lockStudentsAndOpenInvoices, rederiveInvoices, unwindPayment } from './payments.service';
+import { postJournals } from '../ledger/ledger.service';
+import { allocateOldestFirst, applyStudentCredit, findInvoiceByCode, lockStudentsAndOpenInvoices, rederiveInvoices, unwindPayment } from './payments.service';
 
 /**
  * Corrections of payments credited to the wrong student. The payment is never edited: what it paid
@@ -46,7 +46,7 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
     }
     const latest = await trx('payment_corrections').where({ school_id: schoolId, payment_id: paymentId }).orderBy('correction_no', 'desc').first<{ correction_no: number; to_person_id: string } | undefined>();
     const from = latest?.to_person_id ?? payment.person_id;
-    const target = await trx('invoices').where({ school_id: schoolId, payment_code: input.paymentCode.toUpperCase() }).whereNot({ status: 'draft' }).first<{ person_id: string; payment_code: string } | undefined>();
+    const target = await findInvoiceByCode(trx, schoolId, input.paymentCode);
     if (!target) throw new UnprocessableError('PAYMENT_CODE_UNKNOWN', 'No issued invoice of this school has this payment code.', 'payment_code');
     if (target.person_id === from) throw conflict('SAME_STUDENT', 'The payment already belongs to the student of this code.');
 
@@ -57,8 +57,7 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
     const unwound = await unwindPayment(trx, schoolId, paymentId, from, amount);
     const reversedAllocations = unwound.fromInvoicesVnd;
     const reversedCredit = unwound.fromCreditVnd;
-    // Credit is a liability: its balance is zero or below in debit-positive terms.
-    if (reversedCredit > 0 && -(await accountBalance(trx, schoolId, 'credit', from)) < reversedCredit) {
+    if (!unwound.creditStillHeld) {
       throw conflict('CREDIT_ALREADY_USED', 'The surplus of this payment has already paid another invoice of the student; it cannot be moved.');
     }
     const { allocations, leftoverVnd } = allocateOldestFirst(amount, openOf.get(`${schoolId}|${target.person_id}`) ?? []);

@@ -7,7 +7,7 @@ import { recordAuditEvent } from '../audit/audit.service';
 import { takeNumbers } from '../invoices/invoices.repository';
 import { loadInvoiceInScope } from '../invoices/invoices.service';
 import { postJournals } from '../ledger/ledger.service';
-import { lockStudentMoney } from './payments.service';
+import { lockStudentMoney, STATUS_FROM_PAID } from './payments.service';
 
 /**
  * Credit notes on issued invoices, with Stripe's arithmetic. For a credit of A on an invoice that
@@ -84,7 +84,7 @@ export async function createCreditNote(ctx: Ctx, invoiceId: string, input: { amo
     // statement, so credited + paid never exceeds the total, even for a moment.
     await trx.raw(
       `UPDATE invoices i SET credited_vnd = i.credited_vnd + :amount, paid_vnd = a.paid,
-         status = CASE WHEN a.paid >= i.total_vnd - i.credited_vnd - :amount THEN 'paid' WHEN a.paid = 0 THEN 'open' ELSE 'partially_paid' END
+         status = ${STATUS_FROM_PAID('a.paid', 'i.credited_vnd + :amount')}
        FROM (SELECT coalesce(sum(amount_vnd), 0) AS paid FROM allocations WHERE school_id = :school AND invoice_id = :invoice) a
        WHERE i.school_id = :school AND i.id = :invoice`,
       { amount: input.amountVnd, school: invoice.school_id, invoice: invoice.id },

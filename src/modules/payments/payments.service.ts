@@ -10,7 +10,7 @@ import { isUniqueViolation } from '../../lib/pg-errors';
 import type { Provider } from '../../integrations/banks/bank-adapter';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
-import { postJournals } from '../ledger/ledger.service';
+import { accountBalance, postJournals } from '../ledger/ledger.service';
 
 /**
  * The money helpers every payment path shares (set-based: student money locks, open invoices,
@@ -81,7 +81,7 @@ export interface InvoiceRef {
  * An issued invoice's status from what is paid against what it asks (its total less credit notes):
  * paid when nothing is left to pay (also when credit notes took it all), open when nothing is paid.
  */
-export const STATUS_FROM_PAID = (paid: string) => `CASE WHEN ${paid} >= i.total_vnd - i.credited_vnd THEN 'paid' WHEN ${paid} = 0 THEN 'open' ELSE 'partially_paid' END`;
+export const STATUS_FROM_PAID = (paid: string, credited = 'i.credited_vnd') => `CASE WHEN ${paid} >= i.total_vnd - (${credited}) THEN 'paid' WHEN ${paid} = 0 THEN 'open' ELSE 'partially_paid' END`;
 
 export async function rederiveInvoiceSet(trx: Knex.Transaction, refs: InvoiceRef[]): Promise<void> {
   if (refs.length === 0) return;
@@ -132,9 +132,14 @@ export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, 
  * miss one that another student-lock holder reopened meanwhile (a reversal, a correction).
  */
 export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
+  await lockStudentsMoney(trx, students);
+  return readOpenInvoicesForUpdate(trx, students);
+}
+
+/** The students' open invoices, locked, per student (`school|person`), oldest due first; the caller holds their money locks. */
+async function readOpenInvoicesForUpdate(trx: Knex.Transaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
   const byStudent = new Map<string, OpenInvoice[]>();
   if (students.length === 0) return byStudent;
-  await lockStudentsMoney(trx, students);
   const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; credited_vnd: string; paid_vnd: string }[] }>(
     `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
@@ -160,9 +165,10 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
  * the owner's credit (the invoice holds less than the payment's rows say), the invoice gives back
  * only what it holds and a `source: credit` row puts the difference back on it, so the invoice's
  * paid amount falls by exactly what it held of this payment; the rest of the amount comes from the
- * owner's credit. The owner's invoices are locked first, in id order. Returns the rows to insert.
+ * owner's credit, which must still hold it (`creditStillHeld`). The owner's invoices are locked
+ * first, in id order. Returns the rows to insert.
  */
-export async function unwindPayment(trx: Knex.Transaction, schoolId: string, paymentId: string, ownerId: string, amountVnd: number): Promise<{ rows: { invoice_id: string; payment_id: string | null; source: 'payment' | 'credit'; amount_vnd: number }[]; fromInvoicesVnd: number; fromCreditVnd: number }> {
+export async function unwindPayment(trx: Knex.Transaction, schoolId: string, paymentId: string, ownerId: string, amountVnd: number): Promise<{ rows: { invoice_id: string; payment_id: string | null; source: 'payment' | 'credit'; amount_vnd: number }[]; fromInvoicesVnd: number; fromCreditVnd: number; creditStillHeld: boolean }> {
   const paid = new Map(
     (await trx('invoices')
       .where({ school_id: schoolId, person_id: ownerId })
@@ -188,7 +194,10 @@ export async function unwindPayment(trx: Knex.Transaction, schoolId: string, pay
     fromInvoicesVnd += held;
   }
   if (fromInvoicesVnd > amountVnd) throw new AppError(409, 'conflict_error', 'PAYMENT_NOT_UNWINDABLE', 'The payment\'s allocations do not add up to its amount; the school must look at it.');
-  return { rows, fromInvoicesVnd, fromCreditVnd: amountVnd - fromInvoicesVnd };
+  const fromCreditVnd = amountVnd - fromInvoicesVnd;
+  // Credit is a liability: its balance is zero or below in debit-positive terms.
+  const creditStillHeld = fromCreditVnd === 0 || -(await accountBalance(trx, schoolId, 'credit', ownerId)) >= fromCreditVnd;
+  return { rows, fromInvoicesVnd, fromCreditVnd, creditStillHeld };
 }
 
 /**
@@ -205,7 +214,7 @@ async function allocateToStudent(trx: Knex.Transaction, schoolId: string, person
   return { allocated: amountVnd - leftoverVnd, leftoverVnd };
 }
 
-async function findInvoiceByCode(db: Db, schoolId: string, paymentCode: string): Promise<{ id: string; person_id: string; payment_code: string } | undefined> {
+export async function findInvoiceByCode(db: Db, schoolId: string, paymentCode: string): Promise<{ id: string; person_id: string; payment_code: string } | undefined> {
   return db('invoices').where({ school_id: schoolId, payment_code: paymentCode.toUpperCase() }).whereNot({ status: 'draft' }).first('id', 'person_id', 'payment_code');
 }
 
@@ -296,7 +305,7 @@ export async function applyStudentCredit(trx: Knex.Transaction, schoolId: string
     .groupBy('account_key')
     .havingRaw('sum(amount_vnd) < 0')
     .select<{ account_key: string; sum: string }[]>('account_key', trx.raw('sum(amount_vnd) AS sum'));
-  const openByStudent = await lockStudentsAndOpenInvoices(trx, credits.map((c) => ({ schoolId, personId: c.account_key })));
+  const openByStudent = await readOpenInvoicesForUpdate(trx, credits.map((c) => ({ schoolId, personId: c.account_key })));
   const planned = credits.flatMap((credit) => allocateOldestFirst(-parseVnd(credit.sum), openByStudent.get(`${schoolId}|${credit.account_key}`) ?? []).allocations.map((a) => ({ personId: credit.account_key, ...a })));
   if (planned.length === 0) return;
   const personOf = new Map(planned.map((p) => [p.invoiceId, p.personId]));
