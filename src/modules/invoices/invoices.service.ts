@@ -402,15 +402,18 @@ export interface InvoiceView {
 }
 
 export async function loadInvoiceView(db: Knex, invoice: repo.InvoiceRow): Promise<InvoiceView> {
-  const [lines, student, school, account] = await Promise.all([
+  // A student with a virtual account on the school's default account pays to it: the transfer names
+  // them without any code (the payment code stays in the purpose all the same).
+  const [lines, student, school, account, virtualAccount] = await Promise.all([
     repo.listLines(db, invoice.school_id, invoice.id),
     repo.findStudentSummary(db, invoice.school_id, invoice.person_id, invoice.class_id),
     db('schools').where({ id: invoice.school_id }).first<{ name: string; address: string }>('name', 'address'),
     findDefaultCollectionAccount(db, invoice.school_id),
+    db('virtual_accounts as v')
+      .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'v.school_id').andOn('a.id', '=', 'v.collection_account_id'))
+      .where({ 'v.school_id': invoice.school_id, 'v.person_id': invoice.person_id, 'a.is_default': true })
+      .first<{ number: string } | undefined>('v.number'),
   ]);
-  // A student with a virtual account on the school's account pays to it: the transfer names them
-  // without any code (the payment code stays in the purpose all the same).
-  const virtualAccount = account ? await db('virtual_accounts').where({ school_id: invoice.school_id, collection_account_id: account.id, person_id: invoice.person_id }).first<{ number: string } | undefined>('number') : undefined;
   return { invoice, lines, student: student!, school, account: account && virtualAccount ? { ...account, account_number: virtualAccount.number } : account };
 }
 
