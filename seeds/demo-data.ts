@@ -137,6 +137,63 @@ export function buildDemoClasses(): DemoClass[] {
   return classes;
 }
 
+export interface DemoRelative extends DemoPerson {
+  relation: 'father' | 'mother';
+}
+
+/** A demo family: the parents the population registry records for one or more demo students. */
+export interface DemoFamily {
+  father: DemoPerson;
+  mother: DemoPerson;
+  /** Personal IDs of the children, eldest first. */
+  children: string[];
+  schoolCode: string;
+}
+
+/**
+ * The families the simulated population registry knows, consistent with the demo students: every
+ * student has a father and a mother; about one student in eight shares them with a sibling
+ * in another grade of the same school. Parents' personal IDs use serials from 500001, which no
+ * other demo person uses. Deterministic (its own PRNG), so the students themselves do not change.
+ */
+export function buildDemoFamilies(classes: DemoClass[] = buildDemoClasses()): DemoFamily[] {
+  const random = prng(20261201);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  let serial = 500001;
+  const parent = (gender: 'male' | 'female', family: string): DemoPerson => {
+    const year = 1975 + Math.floor(random() * 18);
+    const dob = new Date(Date.UTC(year, 0, 1) + Math.floor(random() * 365) * 86400000).toISOString().slice(0, 10);
+    const fullName = gender === 'male' ? `${family} ${pick(MIDDLE_MALE)} ${pick(GIVEN_MALE)}` : `${family} ${pick(MIDDLE_FEMALE)} ${pick(GIVEN_FEMALE)}`;
+    return { personalId: `079${centuryGenderDigit(year, gender)}${String(year).slice(2)}${String(serial++).padStart(6, '0')}`, fullName, dateOfBirth: dob, gender };
+  };
+  const families: DemoFamily[] = [];
+  for (const school of DEMO_SCHOOLS) {
+    const schoolFamilies: { family: DemoFamily; grade: number }[] = [];
+    for (const c of classes.filter((k) => k.schoolCode === school.code)) {
+      for (const student of c.students) {
+        const elder = random() < 0.125 ? schoolFamilies.filter((f) => f.grade < c.grade && f.family.children.length === 1) : [];
+        if (elder.length > 0) {
+          const f = elder[Math.floor(random() * elder.length)]!;
+          f.family.children.push(student.personalId);
+          continue;
+        }
+        const familyName = student.fullName.split(' ')[0]!;
+        const family: DemoFamily = { father: parent('male', familyName), mother: parent('female', pick(FAMILY)), children: [student.personalId], schoolCode: school.code };
+        schoolFamilies.push({ family, grade: c.grade });
+        families.push(family);
+      }
+    }
+  }
+  // Eldest first: classes were walked from the lowest grade (youngest) up.
+  for (const f of families) f.children.reverse();
+  return families;
+}
+
+/** Parents with two children at a school, who can sign in with the simulated VNeID (listed in the README). */
+export function demoGuardians(families: DemoFamily[] = buildDemoFamilies()): DemoFamily[] {
+  return DEMO_SCHOOLS.slice(0, 2).map((school) => families.find((f) => f.schoolCode === school.code && f.children.length === 2)!);
+}
+
 function personRow(p: DemoPerson) {
   return { personal_id: p.personalId, full_name: p.fullName, date_of_birth: p.dateOfBirth, gender: p.gender };
 }
@@ -206,8 +263,26 @@ export async function seedDemoData(db: Knex): Promise<boolean> {
       );
     }
     await seedDemoFees(trx, schoolIds, yearId!);
+    await seedRegistryFamilies(trx, classes);
     return true;
   });
+}
+
+/**
+ * The simulated population registry's records (its own table) for every demo student, and the
+ * demo guardians as people, so they can sign in with the simulated VNeID and link themselves.
+ */
+async function seedRegistryFamilies(trx: Knex.Transaction, classes: DemoClass[]): Promise<void> {
+  const families = buildDemoFamilies(classes);
+  const rows = families.flatMap((f) =>
+    f.children.flatMap((child) =>
+      ([['father', f.father], ['mother', f.mother]] as const).map(([relation, p]) => ({
+        student_personal_id: child, relation, personal_id: p.personalId, full_name: p.fullName, date_of_birth: p.dateOfBirth, gender: p.gender,
+      })),
+    ),
+  );
+  for (let i = 0; i < rows.length; i += 1000) await trx('sim_registry_relations').insert(rows.slice(i, i + 1000));
+  await insertPeople(trx, demoGuardians(families).flatMap((f) => [f.father, f.mother]));
 }
 
 /** Fee items seen on HCMC notices (shared/reference/fee-items.csv; amounts illustrative). */

@@ -7,15 +7,19 @@ import { idempotency } from './http/idempotency';
 import { requestId, requestLogger } from './http/request-context';
 import type { RouteDef } from './http/routes';
 import { bankSimulatorRoutes } from './integrations/banks/bank-simulator';
+import { type PopulationRegistry, RegistryUnavailableError } from './integrations/population-registry/population-registry';
+import { registrySimulatorRoutes } from './integrations/population-registry/registry-simulator';
 import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
 import type { Clock } from './lib/clock';
 import type { AccessTokenSettings } from './modules/identity/access-tokens';
 import { exemptionRoutes } from './modules/exemptions/exemptions.routes';
 import { feeRoutes } from './modules/fees/fees.routes';
+import { guardianRoutes } from './modules/guardians/guardians.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
+import { refundRoutes } from './modules/payments/refunds.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -31,7 +35,18 @@ export interface AppDeps {
   publicBaseUrl: string;
   /** Present when the simulated VNeID issuer is enabled (development and tests). */
   vneidSimulator?: VneidSimulatorSettings;
+  /**
+   * The population registry (its HTTP client; in development and tests pointed at the simulator
+   * below). Without one, linking answers 502 REGISTRY_UNAVAILABLE (benchmarks need none).
+   */
+  populationRegistry?: PopulationRegistry;
+  /** The API key the simulated registry accepts; mounted with the other simulators. */
+  registrySimulatorApiKey?: string;
 }
+
+const unconfiguredRegistry: PopulationRegistry = {
+  findRelatives: () => Promise.reject(new RegistryUnavailableError('no population registry configured')),
+};
 
 /** Every route of the service, in one table: mounted below and compared with openapi.yaml by a test. */
 export function allRoutes(deps: AppDeps): RouteDef[] {
@@ -45,9 +60,12 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...exemptionRoutes(deps),
     ...invoiceRoutes(deps),
     ...paymentRoutes(deps),
+    ...refundRoutes(deps),
+    ...guardianRoutes({ ...deps, populationRegistry: deps.populationRegistry ?? unconfiguredRegistry }),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes(deps) : []),
+    ...(deps.vneidSimulator && deps.registrySimulatorApiKey ? registrySimulatorRoutes({ db: deps.db, apiKey: deps.registrySimulatorApiKey }) : []),
   ];
 }
 

@@ -27,6 +27,8 @@ export const ConfigSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    POPULATION_REGISTRY_URL: z.url().optional(),
+    POPULATION_REGISTRY_API_KEY: z.string().min(16).default('dev-only-registry-api-key'),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -51,6 +53,11 @@ export const ConfigSchema = z
         audience: env.JWT_AUDIENCE,
         accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       },
+      populationRegistry: {
+        url: (env.POPULATION_REGISTRY_URL ?? `${publicBaseUrl}/sim/registry`).replace(/\/$/, ''),
+        urlConfigured: env.POPULATION_REGISTRY_URL !== undefined,
+        apiKey: env.POPULATION_REGISTRY_API_KEY,
+      },
       vneid: {
         simulator: vneidSimulator,
         issuerUrl: (env.VNEID_ISSUER_URL ?? `${publicBaseUrl}/sim/vneid`).replace(/\/$/, ''),
@@ -71,6 +78,12 @@ export const ConfigSchema = z
     }
     if (!config.vneid.simulator && !config.vneid.issuerUrlConfigured) {
       ctx.addIssue({ code: 'custom', path: ['VNEID_ISSUER_URL'], message: 'required when the VNeID simulator is off' });
+    }
+    if (!config.vneid.simulator && !config.populationRegistry.urlConfigured) {
+      ctx.addIssue({ code: 'custom', path: ['POPULATION_REGISTRY_URL'], message: 'required when the simulators are off' });
+    }
+    if (config.populationRegistry.apiKey === 'dev-only-registry-api-key') {
+      ctx.addIssue({ code: 'custom', path: ['POPULATION_REGISTRY_API_KEY'], message: 'set the registry API key in production' });
     }
     if (config.vneid.clientSecret === 'dev-only-client-secret') {
       ctx.addIssue({ code: 'custom', path: ['VNEID_CLIENT_SECRET'], message: 'set a real client secret in production' });

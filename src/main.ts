@@ -5,6 +5,7 @@ import { loadConfig } from './config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded';
 import { createDb } from './db/knex';
 import { migrateToLatest } from './db/migrate';
+import { createRegistryClient } from './integrations/population-registry/registry-client';
 import { createOidcClient } from './integrations/vneid/oidc-client';
 import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
@@ -66,7 +67,11 @@ async function main(): Promise<void> {
   // ... and, while running, those whose processing failed are retried (issue 7 moves this to the scheduler).
   const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
 
-  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
+  const populationRegistry = createRegistryClient({ baseUrl: config.populationRegistry.url, apiKey: config.populationRegistry.apiKey });
+  const app = buildApp({
+    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl,
+    populationRegistry, registrySimulatorApiKey: config.vneid.simulator ? config.populationRegistry.apiKey : undefined,
+  });
   const server = createServer(app);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

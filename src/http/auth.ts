@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
-import type { Clock } from '../lib/clock';
+import { type Clock, vietnamDate } from '../lib/clock';
 import { loadPrincipal, type Principal } from '../modules/access/access.service';
 import { type AccessTokenSettings, verifyAccessToken } from '../modules/identity/access-tokens';
 import { AuthenticationError } from './errors';
@@ -12,7 +12,7 @@ export function requireUser(deps: { db: Knex; clock: Clock; tokens: AccessTokenS
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(header);
     if (!match) throw new AuthenticationError('UNAUTHENTICATED', 'Send an access token as `Authorization: Bearer <token>`.');
     const claims = verifyAccessToken(deps.tokens, deps.clock, match[1]!);
-    res.locals.principal = await loadPrincipal(deps.db, claims.sub);
+    res.locals.principal = await loadPrincipal(deps.db, claims.sub, vietnamDate(deps.clock.now()));
     next();
   };
 }

@@ -22,6 +22,7 @@ describe('openapi.yaml', () => {
     },
     vneidSimulator: { issuerUrl: 'http://x', clientId: 'c', clientSecret: 's', redirectUri: 'http://x/cb', key },
     publicBaseUrl: 'http://x',
+    registrySimulatorApiKey: 'registry-key-for-the-route-table',
   };
   const mounted = allRoutes(deps).map((r) => `${r.method.toUpperCase()} ${toOpenApiPath(r.path)}`).sort();
   const documented = Object.entries(openapi.paths)

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Knex } from 'knex';
 import { buildApp } from '../../src/app';
+import { createRegistryClient } from '../../src/integrations/population-registry/registry-client';
 import { createOidcClient } from '../../src/integrations/vneid/oidc-client';
 import { fixedClock } from '../../src/lib/clock';
 import { createLogger } from '../../src/logger';
@@ -19,6 +20,7 @@ function testKeys() {
 
 export const CLIENT_ID = 'school-fees-test';
 export const CLIENT_SECRET = 'test-client-secret';
+export const REGISTRY_API_KEY = 'test-registry-api-key';
 
 export interface TestApp {
   baseUrl: string;
@@ -70,6 +72,8 @@ export async function startTestApp(options: { seeded?: boolean; now?: Date } = {
     identityProvider: createOidcClient({ issuerUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri }, clock),
     vneidSimulator: { issuerUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri, key: vneidKey },
     publicBaseUrl: baseUrl,
+    populationRegistry: createRegistryClient({ baseUrl: `${baseUrl}/sim/registry`, apiKey: REGISTRY_API_KEY }),
+    registrySimulatorApiKey: REGISTRY_API_KEY,
   });
   server.on('request', app);
 

@@ -88,6 +88,8 @@ async function listDemoIdentities(db: Knex): Promise<DemoIdentity[]> {
       UNION ALL
       SELECT person_id, 'finance_officer · ' || coalesce(d.name, c.name) FROM finance_scopes f
         JOIN cities c ON c.id = f.city_id LEFT JOIN districts d ON d.id = f.district_id WHERE f.revoked_at IS NULL
+      UNION ALL
+      SELECT p2.id, 'parent (population registry)' FROM people p2 WHERE EXISTS (SELECT 1 FROM sim_registry_relations x WHERE x.personal_id = p2.personal_id)
     ) r ON r.person_id = p.id
     GROUP BY p.personal_id, p.full_name
     ORDER BY min(r.role), p.full_name

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
+import { vietnamDate } from '../../lib/clock';
 import { AuthenticationError, NotFoundError, PermissionError } from '../../http/errors';
 import { findPersonByPersonalId } from '../people/people.service';
 import * as repo from './access.repository';
@@ -17,19 +18,26 @@ export interface Principal {
   dateOfBirth: string;
   staff: { schoolId: string; role: StaffRole }[];
   finance: { cityId: string; districtId: string | null }[];
+  /** Students (person ids) this person is a verified guardian of today (links of students under 18). */
+  wards: string[];
 }
 
 export function roleNames(principal: Principal): string[] {
   const names = new Set<string>();
   for (const s of principal.staff) names.add(s.role);
   if (principal.finance.length > 0) names.add('finance_officer');
+  if (principal.wards.length > 0) names.add('guardian');
   return [...names].sort();
 }
 
-export async function loadPrincipal(db: Db, personalId: string): Promise<Principal> {
+/**
+ * `today` is the Vietnam date on the caller's clock (guardianship ends on a student's 18th
+ * birthday); requests pass their clock's date, scripts and tests that need no guardian may omit it.
+ */
+export async function loadPrincipal(db: Db, personalId: string, today: string = vietnamDate(new Date())): Promise<Principal> {
   const person = await findPersonByPersonalId(db, personalId);
   if (!person) throw new AuthenticationError('UNKNOWN_PERSON', 'The signed-in person is not known to this service.');
-  const [staff, finance] = await Promise.all([repo.listActiveStaffRoles(db, person.id), repo.listActiveFinanceScopes(db, person.id)]);
+  const [staff, finance, wards] = await Promise.all([repo.listActiveStaffRoles(db, person.id), repo.listActiveFinanceScopes(db, person.id), repo.listWards(db, person.id, today)]);
   return {
     personId: person.id,
     personalId: person.personal_id,
@@ -37,7 +45,13 @@ export async function loadPrincipal(db: Db, personalId: string): Promise<Princip
     dateOfBirth: person.date_of_birth,
     staff: staff.map((s) => ({ schoolId: s.school_id, role: s.role })),
     finance: finance.map((f) => ({ cityId: f.city_id, districtId: f.district_id })),
+    wards,
   };
+}
+
+/** Whether the principal is a verified guardian of this student today. */
+export function isGuardianOf(principal: Principal, studentPersonId: string): boolean {
+  return principal.wards.includes(studentPersonId);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { AppError, ValidationError } from '../../http/errors';
 import type { Clock } from '../../lib/clock';
 import { findPersonalIdProblem } from '../../lib/personal-id';
-import { vietnamYear } from '../../lib/clock';
+import { vietnamDate, vietnamYear } from '../../lib/clock';
 import { type IdentityProvider, IdentityProviderError } from '../../integrations/vneid/identity-provider';
 import { loadPrincipal, type Principal, roleNames } from '../access/access.service';
 import { recordVerifiedIdentity } from '../people/people.service';
@@ -68,7 +68,7 @@ export async function completeSignIn(deps: IdentityDeps, callback: { code: strin
     throw new AppError(401, 'authentication_error', 'SIGN_IN_REJECTED', 'VNeID returned an identity this service cannot accept.');
   }
   await recordVerifiedIdentity(deps.db, identity, now);
-  const principal = await loadPrincipal(deps.db, identity.personalId);
+  const principal = await loadPrincipal(deps.db, identity.personalId, vietnamDate(now));
   const { token, expiresIn } = issueAccessToken(deps.tokens, deps.clock, principal.personalId, roleNames(principal));
   return { accessToken: token, expiresIn, principal };
 }

@@ -6,7 +6,7 @@ import { type Clock, isCalendarDate, monthBounds, vietnamDate, vietnamYear } fro
 import { parseVnd } from '../../lib/money';
 import { newPaymentCode } from '../../lib/payment-code';
 import { isUniqueViolation } from '../../lib/pg-errors';
-import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
+import { isGuardianOf, type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
 import { type JournalInput, postJournals } from '../ledger/ledger.service';
 import { applyStudentCredit } from '../payments/payments.service';
@@ -299,6 +299,8 @@ function invoiceSeries(now: Date): string {
 export async function loadInvoiceInScope(db: Knex | Knex.Transaction, principal: Principal, invoiceId: string, forUpdate = false): Promise<repo.InvoiceRow> {
   const invoice = await repo.findInvoiceById(db, invoiceId, forUpdate);
   if (!invoice) throw new NotFoundError('INVOICE_NOT_FOUND', 'No such invoice.', 'invoice_id');
+  // A verified guardian sees their ward's issued invoices (never drafts); staff-only actions check roles after this.
+  if (invoice.status !== 'draft' && isGuardianOf(principal, invoice.person_id)) return invoice;
   try {
     await requireSchoolInScope(db, principal, invoice.school_id);
   } catch {
@@ -437,6 +439,12 @@ export async function findInvoiceForPayPage(db: Knex, token: string): Promise<In
 /** A student's account at a school: issued invoices (not drafts), billed, paid and balance. */
 export async function getStatement(ctx: InvoiceContext, schoolId: string, studentId: string) {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
+  return buildStatement(ctx.db, ctx.clock, schoolId, studentId);
+}
+
+/** The statement itself, for callers that checked access (staff above, a verified guardian in `guardians`). */
+export async function buildStatement(db: Knex, clock: Clock, schoolId: string, studentId: string) {
+  const ctx = { db, clock };
   const invoices = await ctx.db('invoices').where({ school_id: schoolId, person_id: studentId }).whereNot({ status: 'draft' }).orderBy([{ column: 'period_start' }, { column: 'id' }]).select<repo.InvoiceRow[]>('*');
   const enrolled = await ctx.db('enrollments').where({ school_id: schoolId, person_id: studentId }).first('id');
   if (!enrolled) throw new NotFoundError('STUDENT_NOT_FOUND', 'No such student at this school.', 'student_id');

@@ -11,7 +11,7 @@ import { parseVnd } from '../../lib/money';
  * to zero, which the code checks before writing and a trigger checks again for every statement.
  */
 export type AccountKind = 'bank_clearing' | 'receivable' | 'revenue' | 'credit' | 'suspense';
-export type JournalKind = 'invoice_issued' | 'invoice_voided' | 'payment_received' | 'credit_applied' | 'suspense_attributed' | 'payment_reversed' | 'credit_note' | 'payment_corrected';
+export type JournalKind = 'invoice_issued' | 'invoice_voided' | 'payment_received' | 'credit_applied' | 'suspense_attributed' | 'payment_reversed' | 'credit_note' | 'payment_corrected' | 'credit_refunded';
 
 export interface EntryInput {
   accountKind: AccountKind;
