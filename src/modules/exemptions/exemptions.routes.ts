@@ -5,7 +5,7 @@ import type { RouteDef } from '../../http/routes';
 import { parseBody, parseParams, parseQuery } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
-import { DecisionBody, DiscountBody, ExemptionParams, ListExemptionsQuery, ListQuery, ProposeExemptionBody, SchoolParams } from './exemptions.schemas';
+import { DecisionBody, DiscountBody, ExemptionParams, ListExemptionsQuery, ListQuery, ProposeExemptionBody, SchoolParams, SiblingRuleBody } from './exemptions.schemas';
 import * as svc from './exemptions.service';
 
 function renderExemption(e: svc.ExemptionRow) {
@@ -112,5 +112,33 @@ export function exemptionRoutes(deps: { db: Knex; clock: Clock }): RouteDef[] {
         res.json({ data: page.data.map(renderDiscount), has_more: page.has_more });
       },
     },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/sibling-rules',
+      auth: 'user',
+      idempotent: true,
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        const b = parseBody(SiblingRuleBody, req);
+        const row = await svc.createSiblingRule(ctx(res), school_id, { feeItemId: b.fee_item_id, fromChild: b.from_child, percent: b.percent, reasonCode: b.reason_code, validFrom: b.valid_from, validTo: b.valid_to });
+        res.status(201).json(renderSiblingRule(row));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/schools/:school_id/sibling-rules',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id } = parseParams(SchoolParams, req);
+        res.json({ data: (await svc.listSiblingRules(ctx(res), school_id)).map(renderSiblingRule), has_more: false });
+      },
+    },
   ];
+}
+
+function renderSiblingRule(r: svc.SiblingRuleRow) {
+  return {
+    id: r.id, school_id: r.school_id, fee_item_id: r.fee_item_id, from_child: r.from_child, percent: Number(r.percent), reason_code: r.reason_code,
+    valid_from: r.valid_from, valid_to: r.valid_to, created_by: r.created_by, created_at: r.created_at.toISOString(),
+  };
 }

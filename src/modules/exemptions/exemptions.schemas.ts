@@ -33,3 +33,14 @@ export const DiscountBody = z
   })
   .strict()
   .refine((d) => (d.percent === undefined) !== (d.amount_vnd === undefined), { message: 'give either percent or amount_vnd', path: ['percent'] });
+
+export const SiblingRuleBody = z
+  .object({
+    fee_item_id: IdParam('fee'),
+    from_child: z.number().int().min(2).max(10),
+    percent: z.number().gt(0).max(100).multipleOf(0.01),
+    reason_code: z.string().regex(/^[A-Z0-9_]{2,40}$/, 'must be 2-40 of A-Z, 0-9, _'),
+    valid_from: CalendarDate,
+    valid_to: CalendarDate.optional(),
+  })
+  .strict();

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { AppError, ConflictError, NotFoundError, ValidationError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
-import { type Principal, requireSchoolRole } from '../access/access.service';
+import { type Principal, requireSchoolInScope, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
 import { findStudentAtSchool } from '../students/students.service';
 
@@ -154,4 +154,46 @@ export async function listDiscounts(ctx: ExemptionContext, schoolId: string, pag
   const q = ctx.db('discounts').where({ school_id: schoolId });
   if (page.startingAfter) q.where('id', '>', page.startingAfter);
   return toPage(await q.orderBy('id').limit(page.limit + 1).select<DiscountRow[]>('*'), page.limit);
+}
+
+export interface SiblingRuleRow {
+  id: string;
+  school_id: string;
+  fee_item_id: string;
+  from_child: number;
+  percent: string;
+  reason_code: string;
+  valid_from: string;
+  valid_to: string | null;
+  created_by: string;
+  created_at: Date;
+}
+
+/**
+ * A school admin defines a sibling rule: from the n-th child of a family at the school (eldest
+ * first; siblings share a verified guardian), `percent` off one fee item, as an explicit discount
+ * line with the rule's reason code when invoices are generated.
+ */
+export async function createSiblingRule(
+  ctx: ExemptionContext,
+  schoolId: string,
+  input: { feeItemId: string; fromChild: number; percent: number; reasonCode: string; validFrom: string; validTo?: string },
+): Promise<SiblingRuleRow> {
+  await requireSchoolRole(ctx.db, ctx.principal, schoolId, ['school_admin']);
+  if (input.validTo !== undefined && input.validTo < input.validFrom) throw new ValidationError('DATE_RANGE_INVALID', 'valid_to must not be before valid_from.', { param: 'valid_to' });
+  const item = await ctx.db('fee_items').where({ school_id: schoolId, id: input.feeItemId }).first('id');
+  if (!item) throw new UnprocessableError('FEE_ITEM_NOT_FOUND', 'No such fee item at this school.', 'fee_item_id');
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (trx) => {
+    const [row] = await trx('sibling_rules')
+      .insert({ school_id: schoolId, fee_item_id: input.feeItemId, from_child: input.fromChild, percent: input.percent, reason_code: input.reasonCode, valid_from: input.validFrom, valid_to: input.validTo ?? null, created_by: ctx.principal.personId, created_at: now })
+      .returning<SiblingRuleRow[]>('*');
+    await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'sibling_rule.created', subjectType: 'sibling_rule', subjectId: row!.id, details: { fee_item_id: input.feeItemId, from_child: input.fromChild, percent: input.percent }, requestId: ctx.requestId, at: now });
+    return row!;
+  });
+}
+
+export async function listSiblingRules(ctx: ExemptionContext, schoolId: string): Promise<SiblingRuleRow[]> {
+  await requireSchoolInScope(ctx.db, ctx.principal, schoolId);
+  return ctx.db('sibling_rules').where({ school_id: schoolId }).orderBy('id').select<SiblingRuleRow[]>('*');
 }

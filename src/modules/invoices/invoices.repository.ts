@@ -190,6 +190,38 @@ export async function listDiscountsInPeriod(db: Db, schoolId: string, start: str
   return db('discounts').where({ school_id: schoolId }).where('valid_from', '<=', end).where('valid_to', '>=', start).select('person_id', 'fee_item_id', 'percent', 'amount_vnd', 'reason_code');
 }
 
+/**
+ * Discounts from the school's sibling rules, shaped like `listDiscountsInPeriod`'s rows. Siblings
+ * are students billed in the period who share a verified guardian (links of students under 18 on
+ * the period's first day); a student's child number is how many of their siblings at the school,
+ * themselves included, are as old or older (by date of birth, then id), so the eldest is child 1.
+ */
+export async function listSiblingDiscountsInPeriod(db: Db, schoolId: string, start: string, end: string): Promise<{ person_id: string; fee_item_id: string; percent: string | null; amount_vnd: string | null; reason_code: string }[]> {
+  const result = await db.raw<{ rows: { person_id: string; fee_item_id: string; percent: string | null; amount_vnd: string | null; reason_code: string }[] }>(
+    `WITH rules AS (
+       SELECT fee_item_id, from_child, percent, reason_code FROM sibling_rules
+       WHERE school_id = :school AND valid_from <= :end AND (valid_to IS NULL OR valid_to >= :start)),
+     billed AS (
+       SELECT DISTINCT e.person_id FROM enrollments e
+       WHERE e.school_id = :school AND e.enrolled_on <= :end AND (e.left_on IS NULL OR e.left_on > :start)
+         AND EXISTS (SELECT 1 FROM rules)),
+     ward AS (
+       SELECT l.guardian_person_id, l.student_person_id, p.date_of_birth, p.id
+       FROM guardian_links l JOIN billed b ON b.person_id = l.student_person_id JOIN people p ON p.id = l.student_person_id
+       WHERE l.status = 'verified' AND p.date_of_birth + interval '18 years' > :start::date),
+     ranked AS (
+       SELECT w.student_person_id AS person_id, count(DISTINCT w2.student_person_id) AS child_no
+       FROM ward w JOIN ward w2 ON w2.guardian_person_id = w.guardian_person_id
+       WHERE (w2.date_of_birth, w2.id) <= (w.date_of_birth, w.id)
+       GROUP BY w.student_person_id)
+     SELECT r.person_id, x.fee_item_id, x.percent::text AS percent, NULL AS amount_vnd, x.reason_code
+     FROM ranked r JOIN rules x ON r.child_no >= x.from_child
+     ORDER BY r.person_id, x.reason_code`,
+    { school: schoolId, start, end },
+  );
+  return result.rows;
+}
+
 export async function listOptionalEnrollmentsInPeriod(db: Db, schoolId: string, start: string, end: string): Promise<{ person_id: string; fee_item_id: string }[]> {
   return db('optional_item_enrollments').where({ school_id: schoolId }).where('from_on', '<=', end).where((q) => q.whereNull('to_on').orWhere('to_on', '>=', start)).select('person_id', 'fee_item_id');
 }

@@ -134,14 +134,17 @@ async function generate(db: Knex, clock: Clock, run: repo.InvoiceRunRow): Promis
   // Prices are those in effect on the period's first school day (a plan effective on 5 September
   // prices September, whose first school day is the 7th).
   const pricedOn = schoolDays[0] ?? run.period_start;
-  const [students, versions, exemptions, discounts, optional, school] = await Promise.all([
+  const [students, versions, exemptions, granted, siblingDiscounts, optional, school] = await Promise.all([
     repo.listStudentsForBilling(db, schoolId, run.period_start, run.period_end),
     repo.listEffectiveVersions(db, schoolId, pricedOn),
     repo.listExemptionPercents(db, schoolId, run.period_start, run.period_end),
     repo.listDiscountsInPeriod(db, schoolId, run.period_start, run.period_end),
+    repo.listSiblingDiscountsInPeriod(db, schoolId, run.period_start, run.period_end),
     repo.listOptionalEnrollmentsInPeriod(db, schoolId, run.period_start, run.period_end),
     db('schools').where({ id: schoolId }).first<{ payment_code_prefix: string }>('payment_code_prefix'),
   ]);
+  // Sibling rules are discounts like the ones granted one by one: explicit lines with a reason code.
+  const discounts = [...granted, ...siblingDiscounts];
   await repo.updateRun(db, schoolId, run.id, { total: students.length });
 
   // Lock the versions before reading their prices: a concurrent price change either committed
