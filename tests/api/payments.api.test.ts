@@ -322,6 +322,23 @@ describe('bill-payment protocol (partner banks)', () => {
     expect(await invoice(third.id)).toMatchObject({ paid_vnd: '0', credited_vnd: '30000', status: 'open' });
   });
 
+  test('a bill payment another provider had already reported (stored as a duplicate) is still reversed by its bank, once', async () => {
+    const inv = await openInvoice(44);
+    const paidBefore = Number(inv.paid_vnd);
+    // SePay reads the account's statement and reports the transfer first, under the bank's reference.
+    expect((await deliver('sepay', transfer({ amountVnd: 60_000, description: `HP ${inv.payment_code}`, paymentCode: inv.payment_code, bankReference: 'BP-DUP-1' }))).status).toBe(200);
+    expect(await invoice(inv.id)).toMatchObject({ status: 'partially_paid', paid_vnd: String(paidBefore + 60_000) });
+    const payments = await countRows(app.db, 'payments');
+    expect((await billpay('payments', { bank_transaction_id: 'BP-DUP-1', customer_code: inv.payment_code, amount_vnd: 60_000, paid_at: app.clock.now().toISOString() })).status).toBe(200);
+    expect(await countRows(app.db, 'payments')).toBe(payments);
+    expect(await app.db('bank_events').where({ school_id: school.id, external_id: 'BP-DUP-1', provider: 'billpay' }).first()).toMatchObject({ status: 'duplicate' });
+    const reversed = await billpay('reversals', { bank_transaction_id: 'BP-DUP-1-R', original_transaction_id: 'BP-DUP-1', reason: 'Khách hàng hủy giao dịch' });
+    expect([reversed.status, reversed.body.result_code]).toEqual([200, '00']);
+    expect(await invoice(inv.id)).toMatchObject({ paid_vnd: String(paidBefore) });
+    const again = await billpay('reversals', { bank_transaction_id: 'BP-DUP-1-R2', original_transaction_id: 'BP-DUP-1', reason: 'lần hai' });
+    expect([again.status, again.body.result_code]).toEqual([409, 'ALREADY_REVERSED']);
+  });
+
   test('two reversals of one payment racing each other reverse it once', async () => {
     const inv = await openInvoice(19);
     const due = Number(inv.total_vnd) - Number(inv.paid_vnd);

@@ -160,6 +160,27 @@ export async function handleBillPayment(deps: PaymentDeps, endpointId: string, a
 }
 
 /**
+ * The bank's payment notification arrived after another provider watching the same account (SePay,
+ * Casso) had reported the same transfer: its event was stored as `duplicate` and the payment is the
+ * other report's, found by the transfer's bank reference on the endpoint's collection account. The
+ * event is locked first, then the payment, the order of the single-statement lock above.
+ */
+async function findReportedByAnother(trx: Knex.Transaction, schoolId: string, endpoint: EndpointRow, originalTransactionId: string) {
+  const event = await trx('bank_events')
+    .where({ school_id: schoolId, endpoint_id: endpoint.id, external_id: originalTransactionId, status: 'duplicate' })
+    .forUpdate()
+    .first<{ id: string; transfer: { bankReference?: string | null } } | undefined>('id', 'transfer');
+  const reference = event?.transfer.bankReference?.trim();
+  if (!event || !reference) return undefined;
+  const payment = await trx('payments')
+    .where({ school_id: schoolId, collection_account_id: endpoint.collection_account_id, bank_reference: reference })
+    .whereNot({ provider: 'vnpay' })
+    .forUpdate()
+    .first<{ id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('id', 'person_id', 'amount_vnd', 'recorded_at', 'collection_account_id');
+  return payment ? { event_id: event.id, payment_id: payment.id, person_id: payment.person_id, amount_vnd: payment.amount_vnd, recorded_at: payment.recorded_at, collection_account_id: payment.collection_account_id } : undefined;
+}
+
+/**
  * A same-day cancel from the bank: the payment is not edited; negative allocations and a reversing
  * journal undo it, and the invoices' paid amounts and statuses are derived again.
  */
@@ -179,7 +200,8 @@ async function reversePayment(deps: PaymentDeps, endpoint: EndpointRow, body: z.
       .where({ 'b.school_id': schoolId, 'b.endpoint_id': endpoint.id, 'b.external_id': body.original_transaction_id })
       // The payment row too: a correction of the payment locks it first, so the two are serialized.
       .forUpdate('b', 'p')
-      .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id');
+      .first<{ event_id: string; payment_id: string; person_id: string | null; amount_vnd: string; recorded_at: Date; collection_account_id: string | null } | undefined>('b.id as event_id', 'p.id as payment_id', 'p.person_id', 'p.amount_vnd', 'p.recorded_at', 'p.collection_account_id')
+      ?? (await findReportedByAnother(trx, schoolId, endpoint, body.original_transaction_id));
     if (!original) return reply(404, 'ORIGINAL_NOT_FOUND', 'No recorded payment has this transaction id.');
     // The same reversal delivered twice at once: the second waited for the lock above; it gets the first's reply.
     const storedMeanwhile = await trx('bank_events').where({ school_id: schoolId, endpoint_id: endpoint.id, external_id: reversalId }).first<{ response_status: number; response_body: unknown } | undefined>();
