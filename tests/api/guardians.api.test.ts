@@ -121,6 +121,7 @@ describe('in-person confirmation with a chip-card read', () => {
     expect(queue.status).toBe(200);
     expectContract(queue, 'get', '/v1/schools/{school_id}/guardian-links');
     expect(queue.body.data.map((l: { id: string }) => l.id)).toContain(pending.body.id);
+    expect(await app.db('audit_events').where({ school_id: school.id, action: 'guardian_links.listed' })).toHaveLength(1);
 
     const read = await request(app.baseUrl).post(`/v1/schools/${school.id}/chip-reads`).set(auth(school.accountant))
       .send(signedRead({ personal_id: grandmother.personalId, full_name: grandmother.fullName, date_of_birth: grandmother.dateOfBirth }));
@@ -236,6 +237,10 @@ describe('what a guardian sees', () => {
     expectContract(statements, 'get', '/v1/me/students/{student_id}/statements');
     expect(statements.body.data).toHaveLength(1);
     const invoiceId = statements.body.data[0].invoices[0].id as string;
+    // Staff reads of a student's account are audited; the guardian's own are not.
+    expect(await app.db('audit_events').where({ action: 'student.statement_viewed', subject_id: elder!.id })).toHaveLength(0);
+    expect((await request(app.baseUrl).get(`/v1/schools/${school.id}/students/${elder!.id}/statement`).set(auth(school.accountant))).status).toBe(200);
+    expect(await app.db('audit_events').where({ school_id: school.id, action: 'student.statement_viewed', subject_id: elder!.id, actor_person_id: (await student(school.accountant)).id })).toHaveLength(1);
     expect((await request(app.baseUrl).get(`/v1/invoices/${invoiceId}`).set(auth(family.father.personalId))).status).toBe(200);
 
     const neighbour = families.find((f) => f.schoolCode === school.code && !f.children.some((c) => family.children.includes(c)))!;

@@ -123,9 +123,11 @@ export async function revokeMyLink(ctx: GuardianContext, linkId: string, reason:
 }
 
 /** Links of the school's students, for its staff (pending ones are the desk's work queue). */
-export async function listSchoolLinks(ctx: Pick<GuardianContext, 'db' | 'clock' | 'principal'>, schoolId: string, filter: { status?: repo.LinkStatus }, page: { limit: number; startingAfter?: string }): Promise<Page<LinkWithHistory>> {
+export async function listSchoolLinks(ctx: Pick<GuardianContext, 'db' | 'clock' | 'principal' | 'requestId'>, schoolId: string, filter: { status?: repo.LinkStatus }, page: { limit: number; startingAfter?: string }): Promise<Page<LinkWithHistory>> {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, STAFF);
   const rows = toPage(await repo.listLinksAtSchool(ctx.db, schoolId, filter, page), page.limit);
+  // Links show students' personal IDs in full to staff: the read is audited.
+  await recordAuditEvent(ctx.db, { schoolId, actorPersonId: ctx.principal.personId, action: 'guardian_links.listed', subjectType: 'school', subjectId: schoolId, details: { count: rows.data.length, status: filter.status ?? null }, requestId: ctx.requestId, at: ctx.clock.now() });
   return { data: await withHistory(ctx.db, rows.data, vietnamDate(ctx.clock.now())), has_more: rows.has_more };
 }
 

@@ -442,7 +442,10 @@ export async function findInvoiceForPayPage(db: Knex, token: string): Promise<In
 /** A student's account at a school: issued invoices (not drafts), billed, paid and balance. */
 export async function getStatement(ctx: InvoiceContext, schoolId: string, studentId: string) {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
-  return buildStatement(ctx.db, ctx.clock, schoolId, studentId);
+  const statement = await buildStatement(ctx.db, ctx.clock, schoolId, studentId);
+  // A student's account is personal data: staff reads are audited (a guardian's own reads are not).
+  await recordAuditEvent(ctx.db, { schoolId, actorPersonId: ctx.principal.personId, action: 'student.statement_viewed', subjectType: 'person', subjectId: studentId, requestId: ctx.requestId, at: ctx.clock.now() });
+  return statement;
 }
 
 /** The statement itself, for callers that checked access (staff above, a verified guardian in `guardians`). */
