@@ -152,7 +152,7 @@ export interface DemoFamily {
 
 /**
  * The families the simulated population registry knows, consistent with the demo students: every
- * student has a father and a mother; about one student in eight shares them with a sibling
+ * student has a father and a mother; some share them with a sibling
  * in another grade of the same school. Parents' personal IDs use serials from 500001, which no
  * other demo person uses. Deterministic (its own PRNG), so the students themselves do not change.
  */
@@ -168,18 +168,19 @@ export function buildDemoFamilies(classes: DemoClass[] = buildDemoClasses()): De
   };
   const families: DemoFamily[] = [];
   for (const school of DEMO_SCHOOLS) {
-    const schoolFamilies: { family: DemoFamily; grade: number }[] = [];
+    const schoolFamilies: { family: DemoFamily; grade: number; familyName: string }[] = [];
     for (const c of classes.filter((k) => k.schoolCode === school.code)) {
       for (const student of c.students) {
-        const elder = random() < 0.125 ? schoolFamilies.filter((f) => f.grade < c.grade && f.family.children.length === 1) : [];
+        // A sibling carries the father's family name, as Vietnamese children do.
+        const familyName = student.fullName.split(' ')[0]!;
+        const elder = random() < 0.125 ? schoolFamilies.filter((f) => f.grade < c.grade && f.family.children.length === 1 && f.familyName === familyName) : [];
         if (elder.length > 0) {
           const f = elder[Math.floor(random() * elder.length)]!;
           f.family.children.push(student.personalId);
           continue;
         }
-        const familyName = student.fullName.split(' ')[0]!;
         const family: DemoFamily = { father: parent('male', familyName), mother: parent('female', pick(FAMILY)), children: [student.personalId], schoolCode: school.code };
-        schoolFamilies.push({ family, grade: c.grade });
+        schoolFamilies.push({ family, grade: c.grade, familyName });
         families.push(family);
       }
     }

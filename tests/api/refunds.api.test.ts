@@ -2,6 +2,7 @@ import request from 'supertest';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { accountBalance, findLedgerViolations } from '../../src/modules/ledger/ledger.service';
+import { toAscii } from '../../src/lib/vietnamese-text';
 import { demoGuardians, type DemoFamily } from '../../seeds/demo-data';
 import { countRows, demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
@@ -18,6 +19,8 @@ let family: DemoFamily;
 let child: { id: string; personal_id: string; date_of_birth: string };
 let invoice: { id: string; payment_code: string; total_vnd: string };
 
+/** The name as a bank prints it: upper-case ASCII ("Vũ Hoàng Trí" -> "VU HOANG TRI"). */
+const holderName = (fullName: string) => toAscii(fullName).toUpperCase();
 const auth = (personalId: string) => ({ Authorization: `Bearer ${app.tokenFor(personalId)}` });
 const credit = async () => 0 - (await accountBalance(app.db, school.id, 'credit', child.id));
 
@@ -29,7 +32,7 @@ async function overpay(extraVnd: number) {
 }
 
 function refundBody(over: Record<string, unknown> = {}) {
-  return { student_id: child.id, payee_personal_id: family.father.personalId, bank_bin: '970436', account_number: '0071000999888', account_name: 'VO QUOC MINH', amount_vnd: 50000, reason: 'Hoàn tiền thừa học phí tháng 11', ...over };
+  return { student_id: child.id, payee_personal_id: family.father.personalId, bank_bin: '970436', account_number: '0071000999888', account_name: holderName(family.father.fullName), amount_vnd: 50000, reason: 'Hoàn tiền thừa học phí tháng 11', ...over };
 }
 
 const propose = (over: Record<string, unknown> = {}, by = school.accountant) => request(app.baseUrl).post(`/v1/schools/${school.id}/refunds`).set(auth(by)).send(refundBody(over));
@@ -39,7 +42,6 @@ beforeAll(async () => {
   app = await startTestApp();
   school = await demoSchool(app.db, 0);
   family = demoGuardians()[0]!;
-  expect(family.father.fullName).toBe('Võ Quốc Minh');
   const ctx = { db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, school.accountant) };
   const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month: '2026-11' });
   await executeInvoiceRun(app.db, app.clock, school.id, run.id);
@@ -61,7 +63,7 @@ describe('POST /v1/schools/{school_id}/refunds', () => {
     const proposed = await propose({ amount_vnd: 150000 });
     expect(proposed.status).toBe(201);
     expectContract(proposed, 'post', '/v1/schools/{school_id}/refunds');
-    expect(proposed.body).toMatchObject({ status: 'proposed', payee_relation: 'father', account_name: 'VO QUOC MINH', amount_vnd: 150000 });
+    expect(proposed.body).toMatchObject({ status: 'proposed', payee_relation: 'father', account_name: holderName(family.father.fullName), amount_vnd: 150000 });
     // Proposing moves nothing.
     expect(await credit()).toBe(200000);
 
@@ -84,7 +86,7 @@ describe('POST /v1/schools/{school_id}/refunds', () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ account_name: 'NGUYEN VAN B' }, 422, 'ACCOUNT_NAME_MISMATCH'],
       // The mother is in the registry but has no verified link: she is not a payee.
-      [{ payee_personal_id: family.mother.personalId, account_name: 'DANG THI ANH' }, 422, 'PAYEE_NOT_VERIFIED'],
+      [{ payee_personal_id: family.mother.personalId, account_name: holderName(family.mother.fullName) }, 422, 'PAYEE_NOT_VERIFIED'],
       [{ payee_personal_id: '079099000001' }, 422, 'PAYEE_NOT_VERIFIED'],
       [{ bank_bin: '999999' }, 422, 'BANK_UNKNOWN'],
       [{ amount_vnd: 50001 }, 409, 'INSUFFICIENT_CREDIT'],

@@ -4,6 +4,7 @@ import { SIGNERS } from '../../src/integrations/banks';
 import { toOpenApiPath } from '../../src/http/routes';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { toAscii } from '../../src/lib/vietnamese-text';
 import { demoGuardians } from '../../seeds/demo-data';
 import { demoSchool, financeOfficer } from '../factories/demo';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -151,7 +152,7 @@ beforeAll(async () => {
   await request(app.baseUrl).post('/v1/me/guardian-links').set(auth(attackerFamily.father.personalId)).send({ student_personal_id: attackerChild.personal_id, student_date_of_birth: attackerChild.date_of_birth });
   const pay = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(auth(school.accountant)).send({ payment_code: invoice.payment_code, amount_vnd: Number(invoice.total_vnd) + 50000, reason: 'tiền mặt' });
   const refund = await request(app.baseUrl).post(`/v1/schools/${school.id}/refunds`).set(auth(school.accountant))
-    .send({ student_id: child.id, payee_personal_id: victim.father.personalId, bank_bin: '970436', account_number: '0071000999', account_name: 'VO QUOC MINH', amount_vnd: 10000, reason: 'hoàn tiền thừa' });
+    .send({ student_id: child.id, payee_personal_id: victim.father.personalId, bank_bin: '970436', account_number: '0071000999', account_name: toAscii(victim.father.fullName).toUpperCase(), amount_vnd: 10000, reason: 'hoàn tiền thừa' });
   const exemption = await request(app.baseUrl).post(`/v1/schools/${school.id}/exemptions`).set(auth(school.accountant))
     .send({ personal_id: child.personal_id, category: 'disability', percent: 100, valid_from: '2026-09-01', valid_to: '2027-05-31', evidence_ref: 'QĐ 12' });
   const endpoint = await app.db('bank_endpoints').where({ school_id: school.id, provider: 'sepay' }).first();
