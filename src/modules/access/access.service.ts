@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
 import { vietnamDate } from '../../lib/clock';
 import { AuthenticationError, NotFoundError, PermissionError } from '../../http/errors';
-import { findPersonByPersonalId } from '../people/people.service';
 import * as repo from './access.repository';
 
 /**
@@ -35,17 +34,16 @@ export function roleNames(principal: Principal): string[] {
  * birthday); requests pass their clock's date, scripts and tests that need no guardian may omit it.
  */
 export async function loadPrincipal(db: Db, personalId: string, today: string = vietnamDate(new Date())): Promise<Principal> {
-  const person = await findPersonByPersonalId(db, personalId);
+  const person = await repo.findPrincipalRow(db, personalId, today);
   if (!person) throw new AuthenticationError('UNKNOWN_PERSON', 'The signed-in person is not known to this service.');
-  const [staff, finance, wards] = await Promise.all([repo.listActiveStaffRoles(db, person.id), repo.listActiveFinanceScopes(db, person.id), repo.listWards(db, person.id, today)]);
   return {
     personId: person.id,
     personalId: person.personal_id,
     fullName: person.full_name,
     dateOfBirth: person.date_of_birth,
-    staff: staff.map((s) => ({ schoolId: s.school_id, role: s.role })),
-    finance: finance.map((f) => ({ cityId: f.city_id, districtId: f.district_id })),
-    wards,
+    staff: person.staff.map((s) => ({ schoolId: s.school_id, role: s.role })),
+    finance: person.finance.map((f) => ({ cityId: f.city_id, districtId: f.district_id })),
+    wards: person.wards,
   };
 }
 
