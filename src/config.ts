@@ -27,6 +27,10 @@ export const ConfigSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    JOBS_ENABLED: booleanFlag.optional(),
+    BANK_STATEMENT_API_URL: z.url().optional(),
+    BANK_STATEMENT_API_KEY_ID: z.string().min(1).optional(),
+    BANK_STATEMENT_API_SECRET: z.string().min(16).optional(),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -45,6 +49,11 @@ export const ConfigSchema = z
       dbPoolMax: env.DB_POOL_MAX,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       bankEventRetryMs: env.BANK_EVENT_RETRY_SECONDS * 1000,
+      jobsEnabled: env.JOBS_ENABLED ?? true,
+      // Unset: the bank simulator's statement API on this service (development).
+      statementApi: env.BANK_STATEMENT_API_URL
+        ? { baseUrl: env.BANK_STATEMENT_API_URL.replace(/\/$/, ''), keyId: env.BANK_STATEMENT_API_KEY_ID ?? '', secret: env.BANK_STATEMENT_API_SECRET ?? '' }
+        : undefined,
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,
@@ -71,6 +80,9 @@ export const ConfigSchema = z
     }
     if (!config.vneid.simulator && !config.vneid.issuerUrlConfigured) {
       ctx.addIssue({ code: 'custom', path: ['VNEID_ISSUER_URL'], message: 'required when the VNeID simulator is off' });
+    }
+    if (config.statementApi && (!config.statementApi.keyId || !config.statementApi.secret)) {
+      ctx.addIssue({ code: 'custom', path: ['BANK_STATEMENT_API_SECRET'], message: 'BANK_STATEMENT_API_KEY_ID and BANK_STATEMENT_API_SECRET go with BANK_STATEMENT_API_URL' });
     }
     if (config.vneid.clientSecret === 'dev-only-client-secret') {
       ctx.addIssue({ code: 'custom', path: ['VNEID_CLIENT_SECRET'], message: 'set a real client secret in production' });
