@@ -33,10 +33,15 @@ export async function listJobRuns(ctx: Ctx, schoolId: string, filter: { job?: st
 export async function startJobRun(ctx: Ctx & { scheduler: Scheduler }, schoolId: string, input: { job: ManualJob; date: string }): Promise<JobRunRow> {
   await requireSchoolRole(ctx.db, ctx.principal, schoolId, [...STAFF]);
   if (input.date > vietnamDate(ctx.clock.now())) throw new UnprocessableError('DATE_IN_FUTURE', 'A run can only be started for today or an earlier day.', 'date');
-  const fireAt = ctx.clock.now();
-  const run = await ctx.scheduler.runFire(input.job, fireAt, 'manual', { forDate: input.date, schoolId });
-  // A manual fire's key is the instant it was asked for; only a second click in the same millisecond loses.
-  if (!run) throw new UnprocessableError('RUN_ALREADY_STARTED', 'A run of this job was started at this very moment.', 'job');
+  // A manual fire's key is the instant it was asked for; two asks in the same millisecond (or on a
+  // stopped test clock) take the next free millisecond.
+  let run: JobRunRow | null = null;
+  let fireAt = ctx.clock.now();
+  for (let attempt = 0; !run && attempt < 50; attempt++) {
+    fireAt = new Date(ctx.clock.now().getTime() + attempt);
+    run = await ctx.scheduler.runFire(input.job, fireAt, 'manual', { forDate: input.date, schoolId });
+  }
+  if (!run) throw new UnprocessableError('RUN_ALREADY_STARTED', 'Too many runs of this job were started at this very moment.', 'job');
   await recordAuditEvent(ctx.db, { schoolId, actorPersonId: ctx.principal.personId, action: 'job_run.started', subjectType: 'job_run', subjectId: `${run.job}@${fireAt.toISOString()}`, details: { job: input.job, date: input.date, status: run.status }, requestId: ctx.requestId, at: fireAt });
   return run;
 }

@@ -91,7 +91,7 @@ async function storeStatement(deps: ReconciliationDeps, account: repo.AccountRow
         counterparty_account: l.counterpartyAccount,
         balance_after_vnd: l.balanceAfterVnd,
         raw: JSON.stringify(l.raw),
-        codes: `{${findPaymentCodes(l.description).join(',')}}`,
+        codes: findPaymentCodes(l.description).join(','),
         dedupe_key: keys[i],
         created_at: now,
       })),
