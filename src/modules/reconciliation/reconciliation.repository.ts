@@ -40,59 +40,80 @@ export async function insertLines(trx: Knex.Transaction, rows: Record<string, un
 }
 
 // The day's incoming lines with no outcome yet, and the account's payments not matched to a line
-// (those from a window around the day: a transfer late in the evening may be booked the next day).
-const CANDIDATES = `
-  cand_lines AS (
-    SELECT l.* FROM statement_lines l
-    WHERE l.school_id = :school AND l.collection_account_id = :account AND l.booked_on = :day::date AND l.direction = 'in'
-      AND NOT EXISTS (SELECT 1 FROM reconciliation_results r WHERE r.school_id = l.school_id AND r.line_id = l.id)),
-  cand_payments AS (
-    SELECT p.*, (coalesce(p.occurred_at, p.recorded_at) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS paid_on FROM payments p
-    WHERE p.school_id = :school AND p.collection_account_id = :account AND p.provider <> 'manual'
-      AND coalesce(p.occurred_at, p.recorded_at) >= (:day::date - 3)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-      AND coalesce(p.occurred_at, p.recorded_at) < (:day::date + 2)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-      AND NOT EXISTS (SELECT 1 FROM reconciliation_results r WHERE r.school_id = p.school_id AND r.payment_id = p.id AND r.line_id IS NOT NULL))`;
+// (those from a window around the day: a transfer late in the evening may be booked the next day),
+// copied into temporary tables for the transaction: the planner then knows their sizes, and each
+// tier removes what it matched so the next one looks only at what is left.
+export async function prepareCandidates(trx: Knex.Transaction, b: Binding): Promise<void> {
+  await trx.raw(
+    `CREATE TEMP TABLE recon_lines ON COMMIT DROP AS
+     SELECT l.school_id, l.id, l.collection_account_id, l.amount_vnd, l.bank_transaction_id, l.description, l.virtual_account, l.booked_at, l.booked_on, l.payment_codes, l.raw
+     FROM statement_lines l
+     WHERE l.school_id = :school AND l.collection_account_id = :account AND l.booked_on = :day::date AND l.direction = 'in'
+       AND NOT EXISTS (SELECT 1 FROM reconciliation_results r WHERE r.school_id = l.school_id AND r.line_id = l.id)`,
+    b,
+  );
+  await trx.raw(
+    `CREATE TEMP TABLE recon_payments ON COMMIT DROP AS
+     SELECT p.id, p.provider, p.person_id, p.payment_code, p.amount_vnd, p.bank_reference, coalesce(p.occurred_at, p.recorded_at) AS at,
+            (coalesce(p.occurred_at, p.recorded_at) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS paid_on
+     FROM payments p
+     WHERE p.school_id = :school AND p.collection_account_id = :account AND p.provider <> 'manual'
+       AND coalesce(p.occurred_at, p.recorded_at) >= (:day::date - 3)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+       AND coalesce(p.occurred_at, p.recorded_at) < (:day::date + 2)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+       AND NOT EXISTS (SELECT 1 FROM reconciliation_results r WHERE r.school_id = p.school_id AND r.payment_id = p.id AND r.line_id IS NOT NULL)`,
+    b,
+  );
+  await trx.raw('CREATE INDEX ON recon_lines (id); CREATE INDEX ON recon_payments (id); ANALYZE recon_lines; ANALYZE recon_payments');
+}
 
 const INSERT_RESULT = `INSERT INTO reconciliation_results (school_id, collection_account_id, statement_on, line_id, payment_id, outcome, rule, amount_vnd, details, status, created_at)`;
+
+/** Inserts the results a SELECT gives and takes their lines and payments out of the candidates; returns how many. */
+async function decide(trx: Knex.Transaction, b: Binding & Record<string, unknown>, select: string): Promise<number> {
+  const { rows } = await trx.raw<{ rows: { n: string }[] }>(
+    `WITH ins AS (${INSERT_RESULT} ${select} RETURNING line_id, payment_id),
+     dl AS (DELETE FROM recon_lines x USING ins WHERE x.id = ins.line_id),
+     dp AS (DELETE FROM recon_payments x USING ins WHERE x.id = ins.payment_id)
+     SELECT count(*) AS n FROM ins`,
+    b,
+  );
+  return Number(rows[0]!.n);
+}
 
 export type Binding = { school: string; account: string; day: string; now: Date };
 
 /** Tier 1: the bank's transaction id is a recorded payment's bank reference. Another amount is an amount mismatch. */
-export async function matchByBankReference(trx: Knex.Transaction, b: Binding): Promise<number> {
-  const { rowCount } = await trx.raw(
-    `WITH ${CANDIDATES}
-     ${INSERT_RESULT}
-     SELECT l.school_id, l.collection_account_id, :day::date, l.id, p.id,
+export function matchByBankReference(trx: Knex.Transaction, b: Binding): Promise<number> {
+  return decide(
+    trx,
+    b,
+    `SELECT l.school_id, l.collection_account_id, :day::date, l.id, p.id,
             CASE WHEN l.amount_vnd = p.amount_vnd THEN 'matched' ELSE 'amount_mismatch' END,
             CASE WHEN l.amount_vnd = p.amount_vnd THEN 'bank_reference' END,
             l.amount_vnd,
             CASE WHEN l.amount_vnd = p.amount_vnd THEN '{}'::jsonb ELSE jsonb_build_object('payment_amount_vnd', p.amount_vnd, 'bank_reference', p.bank_reference) END,
             CASE WHEN l.amount_vnd = p.amount_vnd THEN 'closed' ELSE 'open' END, :now
-     FROM cand_lines l JOIN cand_payments p ON p.bank_reference = l.bank_transaction_id`,
-    b,
+     FROM recon_lines l JOIN recon_payments p ON p.bank_reference = l.bank_transaction_id`,
   );
-  return rowCount ?? 0;
 }
 
 /** Tiers 2 and 3: the k-th line of a (code, amount) pairs with the k-th payment of it, in time order; likewise (virtual account's student, amount). */
-export async function matchByKey(trx: Knex.Transaction, b: Binding, tier: 'payment_code' | 'virtual_account'): Promise<number> {
+export function matchByKey(trx: Knex.Transaction, b: Binding, tier: 'payment_code' | 'virtual_account'): Promise<number> {
   const lineKey = tier === 'payment_code' ? 'l.payment_codes[1]' : 'v.person_id';
   const lineJoin = tier === 'payment_code' ? '' : 'JOIN virtual_accounts v ON v.school_id = l.school_id AND v.collection_account_id = l.collection_account_id AND v.number = l.virtual_account';
   const paymentKey = tier === 'payment_code' ? 'p.payment_code' : 'p.person_id';
-  const { rowCount } = await trx.raw(
-    `WITH ${CANDIDATES},
-     a AS (SELECT l.id, l.school_id, l.collection_account_id, l.amount_vnd, ${lineKey} AS k,
-                  row_number() OVER (PARTITION BY ${lineKey}, l.amount_vnd ORDER BY l.booked_at NULLS LAST, l.id) AS n
-           FROM cand_lines l ${lineJoin} WHERE ${lineKey} IS NOT NULL),
-     b AS (SELECT p.id, p.amount_vnd, ${paymentKey} AS k,
-                  row_number() OVER (PARTITION BY ${paymentKey}, p.amount_vnd ORDER BY coalesce(p.occurred_at, p.recorded_at), p.id) AS n
-           FROM cand_payments p WHERE ${paymentKey} IS NOT NULL)
-     ${INSERT_RESULT}
-     SELECT a.school_id, a.collection_account_id, :day::date, a.id, b.id, 'matched', '${tier}', a.amount_vnd, '{}'::jsonb, 'closed', :now
-     FROM a JOIN b ON b.k = a.k AND b.amount_vnd = a.amount_vnd AND b.n = a.n`,
+  return decide(
+    trx,
     b,
+    `SELECT a.school_id, a.collection_account_id, :day::date, a.id, b.id, 'matched', '${tier}', a.amount_vnd, '{}'::jsonb, 'closed', :now
+     FROM (SELECT l.id, l.school_id, l.collection_account_id, l.amount_vnd, ${lineKey} AS k,
+                  row_number() OVER (PARTITION BY ${lineKey}, l.amount_vnd ORDER BY l.booked_at NULLS LAST, l.id) AS n
+           FROM recon_lines l ${lineJoin} WHERE ${lineKey} IS NOT NULL) a
+     JOIN (SELECT p.id, p.amount_vnd, ${paymentKey} AS k,
+                  row_number() OVER (PARTITION BY ${paymentKey}, p.amount_vnd ORDER BY p.at, p.id) AS n
+           FROM recon_payments p WHERE ${paymentKey} IS NOT NULL) b
+       ON b.k = a.k AND b.amount_vnd = a.amount_vnd AND b.n = a.n`,
   );
-  return rowCount ?? 0;
 }
 
 /**
@@ -101,61 +122,55 @@ export async function matchByKey(trx: Knex.Transaction, b: Binding, tier: 'payme
  * each carry a bank reference and did not meet in tier 1 are different transfers, so pairs where
  * both sides have one are left alone.
  */
-export async function matchByAmountWindow(trx: Knex.Transaction, b: Binding): Promise<number> {
-  const { rowCount } = await trx.raw(
-    `WITH ${CANDIDATES},
-     a AS (SELECT l.*, count(*) OVER (PARTITION BY l.amount_vnd) AS same FROM cand_lines l),
-     b AS (SELECT p.*, count(*) OVER (PARTITION BY p.amount_vnd) AS same FROM cand_payments p WHERE p.paid_on BETWEEN :day::date - 1 AND :day::date + 1)
-     ${INSERT_RESULT}
-     SELECT a.school_id, a.collection_account_id, :day::date, a.id, b.id, 'matched', 'amount_window', a.amount_vnd, '{}'::jsonb, 'closed', :now
-     FROM a JOIN b ON b.amount_vnd = a.amount_vnd
-     WHERE a.same = 1 AND b.same = 1 AND NOT (a.bank_transaction_id IS NOT NULL AND coalesce(b.bank_reference, '') <> '')`,
+export function matchByAmountWindow(trx: Knex.Transaction, b: Binding): Promise<number> {
+  return decide(
+    trx,
     b,
+    `SELECT a.school_id, a.collection_account_id, :day::date, a.id, b.id, 'matched', 'amount_window', a.amount_vnd, '{}'::jsonb, 'closed', :now
+     FROM (SELECT l.*, count(*) OVER (PARTITION BY l.amount_vnd) AS same FROM recon_lines l) a
+     JOIN (SELECT p.*, count(*) OVER (PARTITION BY p.amount_vnd) AS same FROM recon_payments p WHERE p.paid_on BETWEEN :day::date - 1 AND :day::date + 1) b
+       ON b.amount_vnd = a.amount_vnd
+     WHERE a.same = 1 AND b.same = 1 AND NOT (a.bank_transaction_id IS NOT NULL AND coalesce(b.bank_reference, '') <> '')`,
   );
-  return rowCount ?? 0;
 }
 
 /** The day's remaining lines that carry a valid payment code: each becomes a payment from the statement. */
-export async function linesToRecord(trx: Knex.Transaction, b: Binding): Promise<{ id: string; amount_vnd: string; bank_transaction_id: string | null; description: string; virtual_account: string | null; booked_at: Date | null; booked_on: string; payment_codes: string[]; raw: unknown }[]> {
-  const { rows } = await trx.raw(`WITH ${CANDIDATES} SELECT l.id, l.amount_vnd, l.bank_transaction_id, l.description, l.virtual_account, l.booked_at, l.booked_on::text, l.payment_codes, l.raw FROM cand_lines l WHERE cardinality(l.payment_codes) > 0 ORDER BY l.booked_at NULLS LAST, l.id`, b);
+export async function linesToRecord(trx: Knex.Transaction): Promise<{ id: string; amount_vnd: string; bank_transaction_id: string | null; description: string; virtual_account: string | null; booked_at: Date | null; booked_on: string; payment_codes: string[]; raw: unknown }[]> {
+  const { rows } = await trx.raw(`SELECT l.id, l.amount_vnd, l.bank_transaction_id, l.description, l.virtual_account, l.booked_at, l.booked_on::text, l.payment_codes, l.raw FROM recon_lines l WHERE cardinality(l.payment_codes) > 0 ORDER BY l.booked_at NULLS LAST, l.id`);
   return rows;
 }
 
 /** Matches lines to the payments recorded from them (through their bank events). */
-export async function matchStatementPayments(trx: Knex.Transaction, b: Binding, eventIds: string[], lineIds: string[]): Promise<number> {
-  if (eventIds.length === 0) return 0;
-  const { rowCount } = await trx.raw(
-    `${INSERT_RESULT}
-     SELECT l.school_id, l.collection_account_id, :day::date, l.id, p.id, 'matched', 'statement_payment', l.amount_vnd, '{}'::jsonb, 'closed', :now
-     FROM unnest(:events::text[], :lines::text[]) AS t(event_id, line_id)
-     JOIN statement_lines l ON l.school_id = :school AND l.id = t.line_id
-     JOIN payments p ON p.school_id = :school AND p.bank_event_id = t.event_id
-     ON CONFLICT DO NOTHING`,
+export function matchStatementPayments(trx: Knex.Transaction, b: Binding, eventIds: string[], lineIds: string[]): Promise<number> {
+  if (eventIds.length === 0) return Promise.resolve(0);
+  return decide(
+    trx,
     { ...b, events: eventIds, lines: lineIds },
+    `SELECT l.school_id, l.collection_account_id, :day::date, l.id, p.id, 'matched', 'statement_payment', l.amount_vnd, '{}'::jsonb, 'closed', :now
+     FROM unnest(:events::text[], :lines::text[]) AS t(event_id, line_id)
+     JOIN recon_lines l ON l.id = t.line_id
+     JOIN payments p ON p.school_id = :school AND p.bank_event_id = t.event_id`,
   );
-  return rowCount ?? 0;
 }
 
 /** What is left: lines nobody recorded (missing in the service); the day's payments the bank did not show (missing at the bank, or a duplicate of a matched one). */
 export async function recordLeftovers(trx: Knex.Transaction, b: Binding): Promise<number> {
-  const lines = await trx.raw(
-    `WITH ${CANDIDATES}
-     ${INSERT_RESULT}
-     SELECT l.school_id, l.collection_account_id, :day::date, l.id, NULL, 'missing_in_service', NULL, l.amount_vnd,
-            jsonb_build_object('description', left(l.description, 200)), 'open', :now
-     FROM cand_lines l`,
+  const lines = await decide(
+    trx,
     b,
+    `SELECT l.school_id, l.collection_account_id, :day::date, l.id, NULL, 'missing_in_service', NULL, l.amount_vnd,
+            jsonb_build_object('description', left(l.description, 200)), 'open', :now
+     FROM recon_lines l`,
   );
   const payments = await trx.raw(
-    `WITH ${CANDIDATES}
-     ${INSERT_RESULT}
-     SELECT p.school_id, p.collection_account_id, :day::date, NULL, p.id,
+    `${INSERT_RESULT}
+     SELECT :school, :account, :day::date, NULL, p.id,
             CASE WHEN twin.id IS NULL THEN 'missing_at_bank' ELSE 'duplicate' END, NULL, p.amount_vnd,
             CASE WHEN twin.id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('duplicate_of_payment_id', twin.id) END, 'open', :now
-     FROM cand_payments p
+     FROM recon_payments p
      LEFT JOIN LATERAL (
        SELECT q.id FROM reconciliation_results r JOIN payments q ON q.school_id = r.school_id AND q.id = r.payment_id
-       WHERE r.school_id = p.school_id AND r.collection_account_id = p.collection_account_id AND r.statement_on = :day::date AND r.outcome = 'matched'
+       WHERE r.school_id = :school AND r.collection_account_id = :account AND r.statement_on = :day::date AND r.outcome = 'matched'
          AND q.amount_vnd = p.amount_vnd AND q.id <> p.id
          AND (q.payment_code = p.payment_code OR q.person_id = p.person_id)
        LIMIT 1) twin ON true
@@ -163,7 +178,7 @@ export async function recordLeftovers(trx: Knex.Transaction, b: Binding): Promis
      ON CONFLICT DO NOTHING`,
     b,
   );
-  return (lines.rowCount ?? 0) + (payments.rowCount ?? 0);
+  return lines + (payments.rowCount ?? 0);
 }
 
 /** Brings the lines' reconciliation columns in line with their outcomes; touches only lines whose state changes. */

@@ -225,11 +225,12 @@ export async function reconcileDay(deps: ReconciliationDeps, schoolId: string, a
         // One reconciliation of an account at a time (a hand-run beside the nightly one waits).
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`reconcile|${schoolId}|${accountId}`]);
         const b: repo.Binding = { school: schoolId, account: accountId, day, now: deps.clock.now() };
+        await repo.prepareCandidates(trx, b);
         let n = await repo.matchByBankReference(trx, b);
         n += await repo.matchByKey(trx, b, 'payment_code');
         n += await repo.matchByKey(trx, b, 'virtual_account');
         n += await repo.matchByAmountWindow(trx, b);
-        const toRecord = await repo.linesToRecord(trx, b);
+        const toRecord = await repo.linesToRecord(trx);
         const eventIds = await recordFromStatement(trx, deps, account, toRecord.map((l) => ({ externalId: `line:${l.id}`, transfer: lineTransfer(account, l, l.payment_codes[0] ?? null), raw: l.raw })));
         n += await repo.matchStatementPayments(trx, b, eventIds, toRecord.map((l) => l.id));
         n += await repo.recordLeftovers(trx, b);
