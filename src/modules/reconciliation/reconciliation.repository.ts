@@ -46,7 +46,7 @@ export async function insertLines(trx: Knex.Transaction, rows: Record<string, un
 export async function prepareCandidates(trx: Knex.Transaction, b: Binding): Promise<void> {
   await trx.raw(
     `CREATE TEMP TABLE recon_lines ON COMMIT DROP AS
-     SELECT l.school_id, l.id, l.collection_account_id, l.amount_vnd, l.bank_transaction_id, l.description, l.virtual_account, l.booked_at, l.booked_on, l.payment_codes, l.raw
+     SELECT l.school_id, l.id, l.collection_account_id, l.amount_vnd, l.bank_transaction_id, l.virtual_account, l.booked_at, l.payment_codes[1] AS payment_code, left(l.description, 200) AS description
      FROM statement_lines l
      WHERE l.school_id = :school AND l.collection_account_id = :account AND l.booked_on = :day::date AND l.direction = 'in'
        AND NOT EXISTS (SELECT 1 FROM reconciliation_results r WHERE r.school_id = l.school_id AND r.line_id = l.id)`,
@@ -99,7 +99,7 @@ export function matchByBankReference(trx: Knex.Transaction, b: Binding): Promise
 
 /** Tiers 2 and 3: the k-th line of a (code, amount) pairs with the k-th payment of it, in time order; likewise (virtual account's student, amount). */
 export function matchByKey(trx: Knex.Transaction, b: Binding, tier: 'payment_code' | 'virtual_account'): Promise<number> {
-  const lineKey = tier === 'payment_code' ? 'l.payment_codes[1]' : 'v.person_id';
+  const lineKey = tier === 'payment_code' ? 'l.payment_code' : 'v.person_id';
   const lineJoin = tier === 'payment_code' ? '' : 'JOIN virtual_accounts v ON v.school_id = l.school_id AND v.collection_account_id = l.collection_account_id AND v.number = l.virtual_account';
   const paymentKey = tier === 'payment_code' ? 'p.payment_code' : 'p.person_id';
   return decide(
@@ -136,7 +136,8 @@ export function matchByAmountWindow(trx: Knex.Transaction, b: Binding): Promise<
 
 /** The day's remaining lines that carry a valid payment code: each becomes a payment from the statement. */
 export async function linesToRecord(trx: Knex.Transaction): Promise<{ id: string; amount_vnd: string; bank_transaction_id: string | null; description: string; virtual_account: string | null; booked_at: Date | null; booked_on: string; payment_codes: string[]; raw: unknown }[]> {
-  const { rows } = await trx.raw(`SELECT l.id, l.amount_vnd, l.bank_transaction_id, l.description, l.virtual_account, l.booked_at, l.booked_on::text, l.payment_codes, l.raw FROM recon_lines l WHERE cardinality(l.payment_codes) > 0 ORDER BY l.booked_at NULLS LAST, l.id`);
+  const { rows } = await trx.raw(`SELECT s.id, s.amount_vnd, s.bank_transaction_id, s.description, s.virtual_account, s.booked_at, s.booked_on::text, s.payment_codes, s.raw
+    FROM recon_lines l JOIN statement_lines s ON s.school_id = l.school_id AND s.id = l.id WHERE l.payment_code IS NOT NULL ORDER BY l.booked_at NULLS LAST, l.id`);
   return rows;
 }
 
@@ -159,21 +160,22 @@ export async function recordLeftovers(trx: Knex.Transaction, b: Binding): Promis
     trx,
     b,
     `SELECT l.school_id, l.collection_account_id, :day::date, l.id, NULL, 'missing_in_service', NULL, l.amount_vnd,
-            jsonb_build_object('description', left(l.description, 200)), 'open', :now
+            jsonb_build_object('description', l.description), 'open', :now
      FROM recon_lines l`,
   );
+  // A duplicate: another payment to the same student of the same amount matched a line that day.
   const payments = await trx.raw(
-    `${INSERT_RESULT}
+    `WITH matched_today AS (
+       SELECT q.id, q.person_id, q.amount_vnd FROM reconciliation_results r JOIN payments q ON q.school_id = r.school_id AND q.id = r.payment_id
+       WHERE r.school_id = :school AND r.collection_account_id = :account AND r.statement_on = :day::date AND r.outcome = 'matched' AND q.person_id IS NOT NULL),
+     twins AS (
+       SELECT DISTINCT ON (p.id) p.id, t.id AS twin_id FROM recon_payments p JOIN matched_today t ON t.person_id = p.person_id AND t.amount_vnd = p.amount_vnd AND t.id <> p.id
+       ORDER BY p.id, t.id)
+     ${INSERT_RESULT}
      SELECT :school, :account, :day::date, NULL, p.id,
-            CASE WHEN twin.id IS NULL THEN 'missing_at_bank' ELSE 'duplicate' END, NULL, p.amount_vnd,
-            CASE WHEN twin.id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('duplicate_of_payment_id', twin.id) END, 'open', :now
-     FROM recon_payments p
-     LEFT JOIN LATERAL (
-       SELECT q.id FROM reconciliation_results r JOIN payments q ON q.school_id = r.school_id AND q.id = r.payment_id
-       WHERE r.school_id = :school AND r.collection_account_id = :account AND r.statement_on = :day::date AND r.outcome = 'matched'
-         AND q.amount_vnd = p.amount_vnd AND q.id <> p.id
-         AND (q.payment_code = p.payment_code OR q.person_id = p.person_id)
-       LIMIT 1) twin ON true
+            CASE WHEN tw.twin_id IS NULL THEN 'missing_at_bank' ELSE 'duplicate' END, NULL, p.amount_vnd,
+            CASE WHEN tw.twin_id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('duplicate_of_payment_id', tw.twin_id) END, 'open', :now
+     FROM recon_payments p LEFT JOIN twins tw ON tw.id = p.id
      WHERE p.paid_on = :day::date AND p.provider <> 'statement'
      ON CONFLICT DO NOTHING`,
     b,

@@ -220,25 +220,32 @@ export interface DayOutcome {
 export async function reconcileDay(deps: ReconciliationDeps, schoolId: string, accountId: string, day: string): Promise<DayOutcome> {
   const account = await loadAccount(deps.db, schoolId, accountId);
   for (let attempt = 1; ; attempt++) {
+    const stepsMs: Record<string, number> = {};
     try {
       const created = await deps.db.transaction(async (trx) => {
         // One reconciliation of an account at a time (a hand-run beside the nightly one waits).
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`reconcile|${schoolId}|${accountId}`]);
         const b: repo.Binding = { school: schoolId, account: accountId, day, now: deps.clock.now() };
-        await repo.prepareCandidates(trx, b);
-        let n = await repo.matchByBankReference(trx, b);
-        n += await repo.matchByKey(trx, b, 'payment_code');
-        n += await repo.matchByKey(trx, b, 'virtual_account');
-        n += await repo.matchByAmountWindow(trx, b);
+        const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+          const t = performance.now();
+          const out = await work();
+          stepsMs[name] = Math.round(performance.now() - t);
+          return out;
+        };
+        await step('candidates', () => repo.prepareCandidates(trx, b));
+        let n = await step('bank_reference', () => repo.matchByBankReference(trx, b));
+        n += await step('payment_code', () => repo.matchByKey(trx, b, 'payment_code'));
+        n += await step('virtual_account', () => repo.matchByKey(trx, b, 'virtual_account'));
+        n += await step('amount_window', () => repo.matchByAmountWindow(trx, b));
         const toRecord = await repo.linesToRecord(trx);
-        const eventIds = await recordFromStatement(trx, deps, account, toRecord.map((l) => ({ externalId: `line:${l.id}`, transfer: lineTransfer(account, l, l.payment_codes[0] ?? null), raw: l.raw })));
+        const eventIds = await step('statement_payments', () => recordFromStatement(trx, deps, account, toRecord.map((l) => ({ externalId: `line:${l.id}`, transfer: lineTransfer(account, l, l.payment_codes[0] ?? null), raw: l.raw }))));
         n += await repo.matchStatementPayments(trx, b, eventIds, toRecord.map((l) => l.id));
-        n += await repo.recordLeftovers(trx, b);
-        await repo.settleLines(trx, b);
+        n += await step('leftovers', () => repo.recordLeftovers(trx, b));
+        await step('settle', () => repo.settleLines(trx, b));
         return n;
       });
       const outcomes = await repo.outcomesOfDay(deps.db, schoolId, accountId, day);
-      deps.logger.info({ school_id: schoolId, collection_account_id: accountId, date: day, new_results: created, outcomes }, 'day reconciled');
+      deps.logger.info({ school_id: schoolId, collection_account_id: accountId, date: day, new_results: created, outcomes, steps_ms: stepsMs }, 'day reconciled');
       return { school_id: schoolId, collection_account_id: accountId, date: day, new_results: created, outcomes };
     } catch (e) {
       // A callback recorded the same transfer meanwhile (the bank reference is unique per account):
