@@ -140,6 +140,25 @@ describe('the real jobs', () => {
   });
 });
 
+describe('monthly invoice generation', () => {
+  test('on the 1st, a school that billed last month by month gets the new month drafted once, on behalf of whoever started last month\'s run', async () => {
+    const school = await demoSchool(app.db, 3); // November was billed in the reminders test above
+    const scheduler = createScheduler({ db: app.db, clock: app.clock, logger }, scheduledJobs({ bankEventRetryMs: 60_000, statementApi: { baseUrl: app.baseUrl, keyId: 'x', secret: 'x'.repeat(16) } }));
+    const december = await app.db('school_days').where({ school_id: school.id }).whereBetween('day', ['2026-12-01', '2026-12-31']).first();
+    const first = await scheduler.runFire('invoice-generation', new Date('2026-11-30T23:00:00Z'));
+    const again = await scheduler.runFire('invoice-generation', new Date('2026-11-30T23:00:01Z'), 'manual', { forDate: '2026-12-01' });
+    if (december) {
+      expect(first).toMatchObject({ status: 'succeeded', result: { started: 1, skipped: [] } });
+      expect(await app.db('invoices').where({ school_id: school.id, period_start: '2026-12-01', status: 'draft' }).first()).toBeDefined();
+    } else {
+      expect(first).toMatchObject({ status: 'succeeded', result: { started: 0, skipped: [{ school_id: school.id, code: 'NO_SCHOOL_DAYS' }] } });
+    }
+    // A second run for the same month starts nothing new.
+    expect(again).toMatchObject({ status: 'succeeded', result: { started: 0 } });
+    await scheduler.stop();
+  });
+});
+
 describe('GET and POST /v1/schools/{school_id}/job-runs', () => {
   test('an accountant starts a reconciliation by hand for a past date, then sees the run in the list; a future date is refused', async () => {
     const school = await demoSchool(app.db, 3);
