@@ -221,6 +221,8 @@ describe('accuracy: a statement with planted discrepancies of every kind', () =>
     expect(open.filter((o) => o.outcome === 'duplicate').every((o) => o.bank_reference.startsWith('CASSO-DUP-'))).toBe(true);
     // Reconciled lines are fully matched; every statement payment is flagged as such.
     expect(await app.db('statement_lines').where({ school_id: school.id, booked_on: day, status: 'reconciled' }).whereRaw('matched_vnd <> amount_vnd').first()).toBeUndefined();
+    const lineStates = await app.db('statement_lines').where({ school_id: school.id, booked_on: day }).groupBy('status').select('status', app.db.raw('count(*)::int AS n'));
+    expect(Object.fromEntries(lineStates.map((r) => [r.status, r.n]))).toEqual({ reconciled: matched!.count, exception: expected.missing_in_service + expected.amount_mismatch, unreconciled: 1 });
     expect(await app.db('payments').where({ school_id: school.id, provider: 'statement' }).whereRaw(`bank_reference LIKE 'ACC-LOST-%'`).count<{ count: string }[]>('* as count')).toEqual([{ count: '150' }]);
 
     const second = await reconcileDay(deps(), school.id, accountId, day);
