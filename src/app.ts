@@ -9,8 +9,10 @@ import type { RouteDef } from './http/routes';
 import { bankSimulatorRoutes } from './integrations/banks/bank-simulator';
 import { type PopulationRegistry, RegistryUnavailableError } from './integrations/population-registry/population-registry';
 import { registrySimulatorRoutes } from './integrations/population-registry/registry-simulator';
+import { DEV_STATEMENT_API, type StatementApiSettings } from './integrations/statements/bank-statement-api';
 import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
+import type { Scheduler } from './jobs/scheduler';
 import type { Clock } from './lib/clock';
 import type { AccessTokenSettings } from './modules/identity/access-tokens';
 import { exemptionRoutes } from './modules/exemptions/exemptions.routes';
@@ -18,8 +20,10 @@ import { feeRoutes } from './modules/fees/fees.routes';
 import { guardianRoutes } from './modules/guardians/guardians.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
+import { jobRoutes } from './modules/jobs/jobs.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
 import { refundRoutes } from './modules/payments/refunds.routes';
+import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -42,6 +46,15 @@ export interface AppDeps {
   populationRegistry?: PopulationRegistry;
   /** The API key the simulated registry accepts; mounted with the other simulators. */
   registrySimulatorApiKey?: string;
+  /** The scheduler of this replica (main.ts); tests and tools get one built on demand. */
+  scheduler?: Scheduler;
+  /** The banks' statement API the nightly job pulls (defaults to the bank simulator). */
+  statementApi?: StatementApiSettings;
+}
+
+/** The statement API settings in force: configured, or the simulator's on this service. */
+export function statementApiOf(deps: Pick<AppDeps, 'statementApi' | 'publicBaseUrl'>): StatementApiSettings {
+  return deps.statementApi ?? { ...DEV_STATEMENT_API, baseUrl: `${deps.publicBaseUrl}/sim/bank` };
 }
 
 const unconfiguredRegistry: PopulationRegistry = {
@@ -62,9 +75,11 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...paymentRoutes(deps),
     ...refundRoutes(deps),
     ...guardianRoutes({ ...deps, populationRegistry: deps.populationRegistry ?? unconfiguredRegistry }),
+    ...reconciliationRoutes(deps),
+    ...jobRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
-    ...(deps.vneidSimulator ? bankSimulatorRoutes(deps) : []),
+    ...(deps.vneidSimulator ? bankSimulatorRoutes({ ...deps, statementApi: statementApiOf(deps) }) : []),
     ...(deps.vneidSimulator && deps.registrySimulatorApiKey ? registrySimulatorRoutes({ db: deps.db, apiKey: deps.registrySimulatorApiKey }) : []),
   ];
 }
@@ -87,6 +102,9 @@ function bodyParsers(kind: NonNullable<RouteDef['body']>): RequestHandler[] {
       return [requireContentType(['text/csv']), express.text({ type: 'text/csv', limit: '2mb', defaultCharset: 'utf-8' })];
     case 'form':
       return [requireContentType(['application/x-www-form-urlencoded']), express.urlencoded({ extended: false, limit: '64kb' })];
+    case 'text':
+      // Statement files (CSV, camt.053 XML): read as text, validated by the statement parsers.
+      return [requireContentType(['text/csv', 'application/xml', 'text/xml', 'text/plain']), express.text({ type: () => true, limit: '20mb', defaultCharset: 'utf-8' })];
     case 'raw':
       // Bank callbacks: the signature covers the exact bytes, so the body stays a Buffer.
       return [express.raw({ type: () => true, limit: '256kb' })];

@@ -29,6 +29,10 @@ export const ConfigSchema = z
     BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     POPULATION_REGISTRY_URL: z.url().optional(),
     POPULATION_REGISTRY_API_KEY: z.string().min(16).default('dev-only-registry-api-key'),
+    JOBS_ENABLED: booleanFlag.optional(),
+    BANK_STATEMENT_API_URL: z.url().optional(),
+    BANK_STATEMENT_API_KEY_ID: z.string().min(1).optional(),
+    BANK_STATEMENT_API_SECRET: z.string().min(16).optional(),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -47,6 +51,11 @@ export const ConfigSchema = z
       dbPoolMax: env.DB_POOL_MAX,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       bankEventRetryMs: env.BANK_EVENT_RETRY_SECONDS * 1000,
+      jobsEnabled: env.JOBS_ENABLED ?? true,
+      // Unset: the bank simulator's statement API on this service (development).
+      statementApi: env.BANK_STATEMENT_API_URL
+        ? { baseUrl: env.BANK_STATEMENT_API_URL.replace(/\/$/, ''), keyId: env.BANK_STATEMENT_API_KEY_ID ?? '', secret: env.BANK_STATEMENT_API_SECRET ?? '' }
+        : undefined,
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,
@@ -84,6 +93,9 @@ export const ConfigSchema = z
     }
     if (config.populationRegistry.apiKey === 'dev-only-registry-api-key') {
       ctx.addIssue({ code: 'custom', path: ['POPULATION_REGISTRY_API_KEY'], message: 'set the registry API key in production' });
+    }
+    if (config.statementApi && (!config.statementApi.keyId || !config.statementApi.secret)) {
+      ctx.addIssue({ code: 'custom', path: ['BANK_STATEMENT_API_SECRET'], message: 'BANK_STATEMENT_API_KEY_ID and BANK_STATEMENT_API_SECRET go with BANK_STATEMENT_API_URL' });
     }
     if (config.vneid.clientSecret === 'dev-only-client-secret') {
       ctx.addIssue({ code: 'custom', path: ['VNEID_CLIENT_SECRET'], message: 'set a real client secret in production' });

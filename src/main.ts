@@ -11,7 +11,10 @@ import { systemClock } from './lib/clock';
 import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
-import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
+import { processPendingBankEvents } from './modules/payments/bank-events.service';
+import { statementApiOf } from './app';
+import { scheduledJobs } from './jobs';
+import { createScheduler } from './jobs/scheduler';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -64,12 +67,22 @@ async function main(): Promise<void> {
   processPendingBankEvents({ db, clock, logger })
     .then((n) => n > 0 && logger.info({ events: n }, 'pending bank events processed'))
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
-  // ... and, while running, those whose processing failed are retried (issue 7 moves this to the scheduler).
-  const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
+  // Scheduled jobs (src/jobs): the bank-event retry, nightly reconciliation, invoice generation,
+  // overdue reminders. Each fire runs on exactly one replica; fires missed while nothing ran are
+  // run once now, in the background.
+  const statementApi = statementApiOf({ statementApi: config.statementApi, publicBaseUrl: config.publicBaseUrl });
+  const scheduler = createScheduler({ db, clock, logger }, scheduledJobs({ bankEventRetryMs: config.bankEventRetryMs, statementApi }));
+  if (config.jobsEnabled) {
+    scheduler.start();
+    scheduler
+      .catchUp()
+      .then((runs) => runs.length > 0 && logger.info({ runs: runs.map((r) => ({ job: r.job, fire_at: r.fire_at, status: r.status })) }, 'missed job fires run'))
+      .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'catching up missed job fires failed'));
+  }
 
   const populationRegistry = createRegistryClient({ baseUrl: config.populationRegistry.url, apiKey: config.populationRegistry.apiKey });
   const app = buildApp({
-    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl,
+    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, statementApi, scheduler,
     populationRegistry, registrySimulatorApiKey: config.vneid.simulator ? config.populationRegistry.apiKey : undefined,
   });
   const server = createServer(app);
@@ -95,7 +108,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
-    await stopRetry();
+    await scheduler.stop();
     await db.destroy();
     if (embedded) await embedded.stop();
     logger.info('stopped');

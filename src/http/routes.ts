@@ -14,8 +14,8 @@ export interface RouteDef {
   auth: 'public' | 'user';
   /** POSTs that create things accept an Idempotency-Key header. */
   idempotent?: boolean;
-  /** Body parser: JSON by default; `csv` for text/csv uploads; `form` for OAuth form posts; `raw` for signed bank callbacks; `none` for GETs. */
-  body?: 'json' | 'csv' | 'form' | 'raw' | 'none';
+  /** Body parser: JSON by default; `csv` for text/csv uploads; `text` for statement files (CSV or XML); `form` for OAuth form posts; `raw` for signed bank callbacks; `none` for GETs. */
+  body?: 'json' | 'csv' | 'text' | 'form' | 'raw' | 'none';
   handler: (req: Request, res: Response) => Promise<void> | void;
 }
 

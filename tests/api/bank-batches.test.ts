@@ -4,7 +4,9 @@ import { createLogger } from '../../src/logger';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
-import { type Notification, processPendingBankEvents, receiveBankNotifications, startPendingEventRetry } from '../../src/modules/payments/bank-events.service';
+import { type Notification, processPendingBankEvents, receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
+import { bankEventRetryJob } from '../../src/jobs/bank-event-retry.job';
+import { createScheduler } from '../../src/jobs/scheduler';
 import { BankInbox } from '../../src/modules/payments/bank-inbox';
 import { lockStudentsAndOpenInvoices } from '../../src/modules/payments/payments.service';
 import request from 'supertest';
@@ -195,7 +197,7 @@ test('the money lock is taken even for a student with no open invoice', async ()
   });
 });
 
-test('the retry job processes an event left unprocessed once it is older than its interval, and stops cleanly', async () => {
+test('the scheduled retry job processes an event left unprocessed once it is older than its interval', async () => {
   const { older } = await studentWithTwoInvoices(4);
   await app.db.raw(`CREATE FUNCTION test_refuse_14014() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.amount_vnd = 14014 THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$;
     CREATE TRIGGER test_refuse_14014 BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION test_refuse_14014();`);
@@ -205,17 +207,20 @@ test('the retry job processes an event left unprocessed once it is older than it
   } finally {
     await app.db.raw('DROP TRIGGER test_refuse_14014 ON payments; DROP FUNCTION test_refuse_14014();');
   }
-  const stop = startPendingEventRetry(deps(), 20);
+  // The scheduler's retry job, fired directly (no waiting for cron time).
+  const scheduler = createScheduler(deps(), [bankEventRetryJob(1_000)]);
   try {
-    await new Promise((r) => setTimeout(r, 100));
     // Younger than the interval on the service's clock: left alone (the request that stored it may still be at work).
+    const first = await scheduler.runFire('bank-event-retry', new Date(app.clock.now().getTime() + 1));
+    expect(first).toMatchObject({ status: 'succeeded', result: { processed: 0 } });
     expect(await invoice(older.id)).toMatchObject({ paid_vnd: '0' });
-    app.clock.advanceMs(1_000);
-    for (let i = 0; i < 50 && (await invoice(older.id)).paid_vnd === '0'; i++) await new Promise((r) => setTimeout(r, 20));
+    app.clock.advanceMs(1_001);
+    const second = await scheduler.runFire('bank-event-retry', new Date(app.clock.now().getTime()));
+    expect(second).toMatchObject({ status: 'succeeded', result: { processed: 1 } });
     expect(await invoice(older.id)).toMatchObject({ paid_vnd: '14014', status: 'partially_paid' });
   } finally {
-    await stop();
-    app.clock.advanceMs(-1_000);
+    await scheduler.stop();
+    app.clock.advanceMs(-1_001);
   }
 });
 

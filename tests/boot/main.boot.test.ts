@@ -15,7 +15,8 @@ let output = '';
 
 beforeAll(async () => {
   database = await createTestDatabase({ seeded: false });
-  await database.db.raw('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  // Empty: our schema and the bank simulator's (sim_bank).
+  await database.db.raw('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS sim_bank CASCADE; CREATE SCHEMA public');
 });
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -495,27 +495,3 @@ export async function processPendingBankEvents(deps: Pick<PaymentDeps, 'db' | 'c
     after = [last.received_at, last.id];
   }
 }
-
-/**
- * Retries, every `everyMs`, the events left unprocessed for longer than that (a failure, or a crash
- * between storing and processing); runs never overlap. Safe with several replicas: an event is
- * locked and its status checked before it is processed. Returns a stop function that waits for a
- * run in progress.
- */
-export function startPendingEventRetry(deps: Pick<PaymentDeps, 'db' | 'clock' | 'logger'>, everyMs: number): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = processPendingBankEvents(deps, new Date(deps.clock.now().getTime() - everyMs))
-      .then((n) => void (n > 0 && deps.logger.info({ events: n }, 'pending bank events processed')))
-      .catch((err: unknown) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, everyMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}

@@ -1,0 +1,161 @@
+import type { Knex } from 'knex';
+import { createTask, type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { type Clock, vietnamDate } from '../lib/clock';
+import { createPgRunCoordinator, type JobRunRow, type PgRunCoordinator, type Trigger } from './run-coordinator';
+
+export const JOB_TIMEZONE = 'Asia/Ho_Chi_Minh';
+
+export interface JobDeps {
+  db: Knex;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What a job's run is given: the fire, the business date it works on, and optionally one school. */
+export interface JobContext extends JobDeps {
+  fireAt: Date;
+  forDate: string;
+  /** Set by a run started by hand for one school; scheduled runs cover every school. */
+  schoolId?: string;
+}
+
+export interface JobDefinition {
+  /** Stable name: part of the coordination key and of the job_runs primary key. */
+  name: string;
+  /** node-cron expression (seconds first), read in Asia/Ho_Chi_Minh. */
+  cron: string;
+  /** At start-up: run every fire missed within the lookback ('each'), only the latest ('latest'), or none. */
+  catchUp: { mode: 'each' | 'latest' | 'none'; lookbackMs: number };
+  /** How long a run may hold its fire before the list shows it stale. */
+  leaseMs: number;
+  /** The business date a fire works on (the nightly reconciliation works on the day before). */
+  forDate?: (fireAt: Date) => string;
+  /** The job itself: one call to a service function, returning a small summary. */
+  run: (ctx: JobContext) => Promise<Record<string, unknown>>;
+}
+
+export interface Scheduler {
+  coordinator: PgRunCoordinator;
+  jobs: ReadonlyMap<string, JobDefinition>;
+  /** Claims the fire and, if this replica won it, runs it and records the outcome; null when another replica has it. */
+  runFire(name: string, fireAt: Date, trigger?: Trigger, options?: { forDate?: string; schoolId?: string }): Promise<JobRunRow | null>;
+  /** Fires missed while no replica ran (none recorded), per each job's catch-up rule. */
+  findMissedFires(): Promise<{ job: string; fireAt: Date }[]>;
+  /** Runs the missed fires once each (another replica starting at the same time runs none of them twice). */
+  catchUp(): Promise<JobRunRow[]>;
+  /** Registers the schedules with node-cron. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const MINUTE_MS = 60_000;
+const previousDay = (fireAt: Date) => vietnamDate(new Date(fireAt.getTime() - 86_400_000));
+export const forPreviousDay = previousDay;
+
+export function createScheduler(deps: JobDeps, definitions: JobDefinition[], options: { runnerId?: string } = {}): Scheduler {
+  const coordinator = createPgRunCoordinator(deps.db, deps.clock, options.runnerId);
+  const jobs = new Map(definitions.map((d) => [d.name, d]));
+  const inFlight = new Set<Promise<unknown>>();
+  const cronLogger = {
+    info: (m: string) => deps.logger.debug({ cron: m }, 'node-cron'),
+    warn: (m: string) => deps.logger.warn({ cron: m }, 'node-cron'),
+    error: (m: string | Error, err?: Error) => deps.logger.error({ cron: String(m), err: err?.message }, 'node-cron'),
+    debug: (m: string | Error) => deps.logger.debug({ cron: String(m) }, 'node-cron'),
+  };
+  const tasks = new Map<string, ScheduledTask>();
+  const taskOf = (job: JobDefinition) => {
+    let task = tasks.get(job.name);
+    if (!task) {
+      task = createTask(job.cron, (ctx) => track(execute(job, ctx.date, 'schedule', {})), {
+        name: job.name,
+        timezone: JOB_TIMEZONE,
+        distributed: true,
+        runCoordinator: coordinator,
+        distributedLease: job.leaseMs,
+        noOverlap: true,
+        unref: true,
+        logger: cronLogger,
+      });
+      tasks.set(job.name, task);
+    }
+    return task;
+  };
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  /** Runs a fire this replica has claimed. Failures are recorded on the row, not thrown. */
+  async function execute(job: JobDefinition, fireAt: Date, trigger: Trigger, o: { forDate?: string; schoolId?: string }): Promise<JobRunRow> {
+    const forDate = o.forDate ?? (job.forDate ?? vietnamDate)(fireAt);
+    const started = Date.now();
+    try {
+      const result = await job.run({ ...deps, fireAt, forDate, schoolId: o.schoolId });
+      deps.logger.info({ job: job.name, fire_at: fireAt.toISOString(), trigger, for_date: forDate, ms: Date.now() - started, result }, 'job run succeeded');
+      return await coordinator.finish(job.name, fireAt, { status: 'succeeded', result });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      deps.logger.error({ job: job.name, fire_at: fireAt.toISOString(), trigger, err: message }, 'job run failed');
+      return coordinator.finish(job.name, fireAt, { status: 'failed', error: message });
+    }
+  }
+
+  const jobNamed = (name: string) => {
+    const job = jobs.get(name);
+    if (!job) throw new Error(`no job named ${name}`);
+    return job;
+  };
+
+  const scheduler: Scheduler = {
+    coordinator,
+    jobs,
+    runFire: async (name, fireAt, trigger = 'schedule', o = {}) => {
+      const job = jobNamed(name);
+      const forDate = o.forDate ?? (job.forDate ?? vietnamDate)(fireAt);
+      if (!(await coordinator.claim({ job: name, fireAt, trigger, forDate, scopeSchoolId: o.schoolId ?? null, leaseMs: job.leaseMs }))) return null;
+      return track(execute(job, fireAt, trigger, { ...o, forDate }));
+    },
+    findMissedFires: async () => {
+      const now = deps.clock.now();
+      // Fires before the first run ever recorded are not "missed": nothing was deployed then.
+      const first = await deps.db('job_runs').min<{ min: Date | null }[]>('started_at as min');
+      const deployedAt = first[0]?.min;
+      if (!deployedAt) return [];
+      const missed: { job: string; fireAt: Date }[] = [];
+      for (const job of jobs.values()) {
+        if (job.catchUp.mode === 'none') continue;
+        const since = Math.max(now.getTime() - job.catchUp.lookbackMs, new Date(deployedAt).getTime());
+        const task = taskOf(job);
+        const fires: Date[] = [];
+        for (let t = Math.ceil(since / MINUTE_MS) * MINUTE_MS; t <= now.getTime(); t += MINUTE_MS) {
+          if (task.match(new Date(t))) fires.push(new Date(t));
+        }
+        if (fires.length === 0) continue;
+        const recorded = new Set((await deps.db('job_runs').where({ job: job.name }).where('fire_at', '>=', fires[0]!).pluck<Date[]>('fire_at')).map((d) => new Date(d).getTime()));
+        const latest = fires[fires.length - 1]!;
+        const candidates = job.catchUp.mode === 'latest' ? [latest] : fires;
+        for (const fireAt of candidates) if (!recorded.has(fireAt.getTime())) missed.push({ job: job.name, fireAt });
+      }
+      return missed;
+    },
+    catchUp: async () => {
+      const ran: JobRunRow[] = [];
+      for (const { job, fireAt } of await scheduler.findMissedFires()) {
+        const row = await scheduler.runFire(job, fireAt, 'catch_up');
+        if (row) ran.push(row);
+      }
+      return ran;
+    },
+    start: () => {
+      for (const job of jobs.values()) void taskOf(job).start();
+    },
+    stop: async () => {
+      for (const task of tasks.values()) await task.destroy();
+      tasks.clear();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+  return scheduler;
+}
