@@ -11,6 +11,7 @@ import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
+import { startReceiptSweeper } from './modules/receipts/receipt-issuing.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
   // ... and, while running, those whose processing failed are retried (issue 7 moves this to the scheduler).
   const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
+  // Receipts for payments whose after-commit issuing did not happen (a crash, a failure); issue 7 moves this to the scheduler.
+  const stopReceiptSweeper = startReceiptSweeper({ db, clock, logger }, config.receiptSweepMs);
 
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await stopRetry();
+    await stopReceiptSweeper();
     await db.destroy();
     if (embedded) await embedded.stop();
     logger.info('stopped');
