@@ -16,6 +16,7 @@ import { feeRoutes } from './modules/fees/fees.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
+import { receiptRoutes } from './modules/receipts/receipts.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -45,6 +46,7 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...exemptionRoutes(deps),
     ...invoiceRoutes(deps),
     ...paymentRoutes(deps),
+    ...receiptRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes(deps) : []),

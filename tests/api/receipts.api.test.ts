@@ -11,6 +11,8 @@ import { findIssuingSeries, takeNumbers } from '../../src/modules/receipts/recei
 import { createLogger } from '../../src/logger';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { demoSchool } from '../factories/demo';
+import { expectContract } from '../support/contract';
+import { pdfText } from '../support/pdf-text';
 
 /**
  * Receipts for payments: one per payment, numbered without gaps per series even when many payments
@@ -194,5 +196,61 @@ describe('issuing receipts for payments', () => {
     expect(await app.db('receipt_cancellations').where({ school_id: school.id, receipt_id: original.id }).first()).toMatchObject({ cause: 'payment_corrected' });
     expect(receipts[1]).toMatchObject({ kind: 'replacement', related_receipt_id: original.id, person_id: right!.person_id });
     expect(receipts[1].number).toBeGreaterThan(original.number);
+  });
+});
+
+describe('GET /receipts/{lookup_code}', () => {
+  async function paidReceipt() {
+    const school = schools[0]!;
+    const [inv] = await openInvoices(school, 1);
+    const t = await pay(school, inv!.payment_code, Number(inv!.total_vnd));
+    await issuePendingReceipts(deps());
+    const payment = await paymentOf(school.id, t.externalId);
+    const [receipt] = await receiptsOfPayment(school.id, payment.id);
+    return receipt;
+  }
+
+  test('the holder of the code sees the receipt page, its signed data with a valid signature, and a PDF whose text has the Vietnamese strings', async () => {
+    const receipt = await paidReceipt();
+    const page = await request(app.baseUrl).get(`/receipts/${receipt.lookup_code}`);
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain('Trường Tiểu học Nguyễn Trãi');
+    expect(page.text).toContain(receipt.content.student.name);
+    expect(page.text).toContain('hợp lệ');
+
+    const json = await request(app.baseUrl).get(`/receipts/${receipt.lookup_code}/json`);
+    expect(json.status).toBe(200);
+    expectContract(json, 'get', '/receipts/{lookup_code}/json');
+    expect(json.body).toMatchObject({ status: 'issued', signature: { algorithm: 'Ed25519', valid: true } });
+    expect(verifyContent(json.body.content, json.body.signature.value, json.body.signature.public_key_pem)).toBe(true);
+    expect(verifyContent({ ...json.body.content, payer_name: 'NGUOI KHAC' }, json.body.signature.value, json.body.signature.public_key_pem)).toBe(false);
+
+    const pdf = await request(app.baseUrl).get(`/receipts/${receipt.lookup_code}/pdf`).buffer(true).parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    const text = await pdfText(pdf.body as Buffer);
+    expect(text).toContain('Trường Tiểu học Nguyễn Trãi');
+    expect(text).toContain(receipt.content.student.name);
+    expect(text).toContain(receipt.content.total_in_words);
+    expect(text).toContain('BIÊN LAI THU TIỀN');
+    expect(text).toContain(`Ký hiệu: ${receipt.symbol}`);
+    expect(text).toContain(`${app.baseUrl}/receipts/${receipt.lookup_code}`);
+  });
+
+  test('an unknown code and a malformed one answer the same 404', async () => {
+    const unknown = await request(app.baseUrl).get('/receipts/0000000000000000');
+    const malformed = await request(app.baseUrl).get('/receipts/not-a-code');
+    for (const res of [unknown, malformed]) {
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('RECEIPT_NOT_FOUND');
+      expectContract(res, 'get', '/receipts/{lookup_code}');
+    }
+    const pdf = await request(app.baseUrl).get('/receipts/0000000000000000/pdf');
+    expect(pdf.status).toBe(404);
   });
 });
