@@ -254,3 +254,129 @@ describe('GET /receipts/{lookup_code}', () => {
     expect(pdf.status).toBe(404);
   });
 });
+
+describe('staff: series, cancel, replace, adjust, usage', () => {
+  const auth = (personalId: string) => ({ authorization: `Bearer ${app.tokenFor(personalId)}` });
+  async function newReceipt(school: School) {
+    const [inv] = await openInvoices(school, 1);
+    const t = await pay(school, inv!.payment_code, Number(inv!.total_vnd));
+    await issuePendingReceipts(deps());
+    const payment = await paymentOf(school.id, t.externalId);
+    return (await receiptsOfPayment(school.id, payment.id))[0];
+  }
+  const counts = async () => ({
+    receipts: Number((await app.db('receipts').count<{ c: string }[]>('* as c'))[0]!.c),
+    cancellations: Number((await app.db('receipt_cancellations').count<{ c: string }[]>('* as c'))[0]!.c),
+    series: Number((await app.db('receipt_series').count<{ c: string }[]>('* as c'))[0]!.c),
+    outbox: Number((await app.db('tax_outbox').count<{ c: string }[]>('* as c'))[0]!.c),
+  });
+
+  test('a school admin creates a series; a malformed symbol or a symbol of another year is refused with its code and writes nothing', async () => {
+    const school = schools[1]!;
+    const base = `/v1/schools/${school.id}/receipt-series`;
+    const before = await counts();
+    for (const [symbol, code] of [['BI25E', 'SERIES_SYMBOL_INVALID'], ['bi-27e', 'SERIES_SYMBOL_INVALID'], ['BI-2027E', 'SERIES_SYMBOL_INVALID'], ['BI-26E', 'SERIES_YEAR_MISMATCH']] as const) {
+      const res = await request(app.baseUrl).post(base).set(auth(school.admin)).send({ template_code: '01BLP0-002', symbol, title: 'BIÊN LAI THU TIỀN', valid_from: '2027-01-01' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe(code);
+      expectContract(res, 'post', '/v1/schools/{school_id}/receipt-series');
+    }
+    expect(await counts()).toEqual(before);
+    const ok = await request(app.baseUrl).post(base).set(auth(school.admin)).send({ template_code: '01BLP0-002', symbol: 'BI-27E', title: 'BIÊN LAI THU TIỀN', valid_from: '2027-01-01', valid_to: '2027-12-31' });
+    expect(ok.status).toBe(201);
+    expectContract(ok, 'post', '/v1/schools/{school_id}/receipt-series');
+    const again = await request(app.baseUrl).post(base).set(auth(school.admin)).send({ template_code: '01BLP0-002', symbol: 'BI-27E', title: 'x', valid_from: '2027-01-01' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('SERIES_EXISTS');
+    const byAccountant = await request(app.baseUrl).post(base).set(auth(school.accountant)).send({ template_code: '01BLP0-003', symbol: 'BI-27E', title: 'x', valid_from: '2027-01-01' });
+    expect(byAccountant.status).toBe(403);
+    const list = await request(app.baseUrl).get(base).set(auth(school.accountant));
+    expect(list.status).toBe(200);
+    expectContract(list, 'get', '/v1/schools/{school_id}/receipt-series');
+    expect(list.body.data.map((s: { symbol: string }) => s.symbol)).toEqual(expect.arrayContaining(['BL-26E', 'BI-27E']));
+    const closed = await request(app.baseUrl).patch(`${base}/${ok.body.id}`).set(auth(school.admin)).send({ valid_to: '2027-06-30' });
+    expect(closed.status).toBe(200);
+    expect(closed.body.valid_to).toBe('2027-06-30');
+  });
+
+  test('cancel, then replace: cancelling twice, replacing an active receipt and replacing twice are refused with their codes and write nothing', async () => {
+    const school = schools[0]!;
+    const receipt = await newReceipt(school);
+    const base = `/v1/schools/${school.id}/receipts/${receipt.id}`;
+    const early = await request(app.baseUrl).post(`${base}/replacements`).set(auth(school.accountant)).send({ reason: 'Sửa tên người nộp' });
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('RECEIPT_NOT_CANCELLED');
+
+    const cancelled = await request(app.baseUrl).post(`${base}/cancel`).set(auth(school.accountant)).send({ reason: 'Sai tên người nộp tiền' });
+    expect(cancelled.status).toBe(200);
+    expectContract(cancelled, 'post', '/v1/schools/{school_id}/receipts/{receipt_id}/cancel');
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', cancellation: { cause: 'manual', reason: 'Sai tên người nộp tiền' } });
+    let before = await counts();
+    const twice = await request(app.baseUrl).post(`${base}/cancel`).set(auth(school.accountant)).send({ reason: 'Lần nữa' });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe('RECEIPT_ALREADY_CANCELLED');
+    expect(await counts()).toEqual(before);
+
+    const replaced = await request(app.baseUrl).post(`${base}/replacements`).set(auth(school.accountant)).send({ reason: 'Sửa tên người nộp', payer_name: 'Trần Thị Bích' });
+    expect(replaced.status).toBe(201);
+    expectContract(replaced, 'post', '/v1/schools/{school_id}/receipts/{receipt_id}/replacements');
+    expect(replaced.body).toMatchObject({ kind: 'replacement', related_receipt_id: receipt.id, total_vnd: Number(receipt.total_vnd), status: 'issued', content: { payer_name: 'Trần Thị Bích', related: { number: receipt.number } } });
+    expect(replaced.body.number).toBeGreaterThan(receipt.number);
+
+    before = await counts();
+    const second = await request(app.baseUrl).post(`${base}/replacements`).set(auth(school.accountant)).send({ reason: 'Thêm lần nữa' });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('RECEIPT_ALREADY_REPLACED');
+    const ofReplacement = await request(app.baseUrl).post(`/v1/schools/${school.id}/receipts/${replaced.body.id}/replacements`).set(auth(school.accountant)).send({ reason: 'Thay thế bản thay thế' });
+    expect(ofReplacement.status).toBe(409);
+    expect(ofReplacement.body.error.code).toBe('RECEIPT_NOT_CANCELLED');
+    expect(await counts()).toEqual(before);
+
+    const page = await request(app.baseUrl).get(`/v1/schools/${school.id}/receipts?status=cancelled&limit=100`).set(auth(school.accountant));
+    expect(page.status).toBe(200);
+    expectContract(page, 'get', '/v1/schools/{school_id}/receipts');
+    expect(page.body.data.map((r: { id: string }) => r.id)).toContain(receipt.id);
+    const lookup = await request(app.baseUrl).get(`/receipts/${receipt.lookup_code}/json`);
+    expect(lookup.body.status).toBe('cancelled');
+  });
+
+  test('an adjustment receipt changes the amount and may not take it below zero; the usage report counts issued and cancelled numbers', async () => {
+    const school = schools[1]!;
+    const receipt = await newReceipt(school);
+    const base = `/v1/schools/${school.id}/receipts/${receipt.id}/adjustments`;
+    const down = await request(app.baseUrl).post(base).set(auth(school.accountant)).send({ amount_vnd: -35000, description: 'Giảm tiền ăn 1 ngày nghỉ', reason: 'Học sinh nghỉ ốm' });
+    expect(down.status).toBe(201);
+    expectContract(down, 'post', '/v1/schools/{school_id}/receipts/{receipt_id}/adjustments');
+    expect(down.body).toMatchObject({ kind: 'adjustment', total_vnd: -35000, related_receipt_id: receipt.id });
+    const before = await counts();
+    const tooMuch = await request(app.baseUrl).post(base).set(auth(school.accountant)).send({ amount_vnd: -Number(receipt.total_vnd), description: 'Giảm hết', reason: 'Thử giảm quá' });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error.code).toBe('ADJUSTMENT_TOO_LARGE');
+    expect(await counts()).toEqual(before);
+
+    const usage = await request(app.baseUrl).get(`/v1/schools/${school.id}/receipt-usage?from=2026-11-01&to=2026-11-30`).set(auth(school.accountant));
+    expect(usage.status).toBe(200);
+    expectContract(usage, 'get', '/v1/schools/{school_id}/receipt-usage');
+    const rows = await app.db('receipts as r').leftJoin('receipt_cancellations as c', (j) => j.on('c.school_id', '=', 'r.school_id').andOn('c.receipt_id', '=', 'r.id')).where('r.school_id', school.id).select('r.number', 'r.total_vnd', 'c.receipt_id as cancelled');
+    const [line] = usage.body.series;
+    expect(line).toEqual({
+      template_code: '01BLP0-001',
+      symbol: 'BL-26E',
+      first_number: 1,
+      last_number: rows.length,
+      issued_count: rows.length,
+      cancelled_count: rows.filter((r) => r.cancelled).length,
+      total_vnd: rows.filter((r) => !r.cancelled).reduce((s, r) => s + Number(r.total_vnd), 0),
+    });
+    expect(line.cancelled_count).toBeGreaterThan(0);
+  });
+
+  test('the public key endpoint publishes the key that verifies the school\'s receipts', async () => {
+    const school = schools[0]!;
+    const res = await request(app.baseUrl).get(`/receipt-signing-keys/${school.id}`);
+    expect(res.status).toBe(200);
+    expectContract(res, 'get', '/receipt-signing-keys/{school_id}');
+    const receipt = await app.db('receipts').where({ school_id: school.id }).first();
+    expect(verifyContent(receipt.content, receipt.signature, res.body.public_key_pem)).toBe(true);
+  });
+});

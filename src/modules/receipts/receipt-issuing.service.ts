@@ -138,60 +138,100 @@ export async function issueReceiptsForPayments(deps: ReceiptDeps, schoolId: stri
     const drafts = await draftReceipts(trx, schoolId, allocations);
     if (drafts.length === 0) return 0;
 
-    const first = await repo.takeNumbers(trx, series, drafts.length);
-    const issuedAt = now.toISOString();
-    const receipts = drafts.map((d, n) => {
-      const id = newId('rct');
-      const lookupCode = newLookupCode();
-      const content: repo.ReceiptContent = {
-        version: 1,
-        title: series.title,
-        kind: d.related ? 'replacement' : 'original',
-        template_code: series.template_code,
-        symbol: series.symbol,
-        number: first + n,
-        related: d.related ? { template_code: d.related.template_code, symbol: d.related.symbol, number: d.related.number, issued_at: d.related.issued_at.toISOString() } : null,
-        school: { name: school.name, address: school.address, tax_code: school.tax_code },
-        payer_name: d.payerName,
-        student: d.student,
-        items: d.lines.map((l) => ({ description: l.description, amount_vnd: l.amount_vnd })),
-        total_vnd: d.totalVnd,
-        total_in_words: vndInWords(d.totalVnd),
-        channel: CHANNEL_LABELS[d.provider] ?? d.provider,
-        bank_reference: d.bankReference,
-        issued_at: issuedAt,
-        lookup_code: lookupCode,
-        signing_key_id: key.id,
-        note: d.related ? 'Biên lai thay thế cho biên lai đã hủy do khoản thanh toán được chuyển cho học sinh khác.' : null,
-      };
-      return {
-        school_id: schoolId,
-        id,
-        series_id: series.id,
-        template_code: series.template_code,
-        symbol: series.symbol,
-        number: first + n,
-        kind: content.kind,
-        related_receipt_id: d.related?.id ?? null,
-        payment_id: d.paymentId,
-        person_id: d.personId,
-        invoice_ids: d.invoiceIds,
-        total_vnd: d.totalVnd,
-        content,
-        signature: signContent(content, key.private_key_pem),
-        signing_key_id: key.id,
-        lookup_code: lookupCode,
-        issued_at: now,
-        issued_by: null,
-        lines: d.lines,
-        allocationIds: d.allocationIds,
-      };
-    });
-    await repo.insertReceipts(trx, receipts.map(({ allocationIds: _a, ...r }) => r));
-    await trx('receipt_allocations').insert(receipts.flatMap((r) => r.allocationIds.map((allocation_id) => ({ school_id: schoolId, allocation_id, receipt_id: r.id }))));
-    await repo.enqueueForTaxAuthority(trx, receipts.map((r) => ({ school_id: schoolId, receipt_id: r.id, action: 'issue' as const })), now);
+    const receipts = await insertSignedReceipts(trx, { series, key, school, now, issuedBy: null }, drafts.map((d) => ({
+      kind: d.related ? 'replacement' as const : 'original' as const,
+      related: d.related,
+      paymentId: d.paymentId,
+      personId: d.personId,
+      invoiceIds: d.invoiceIds,
+      payerName: d.payerName,
+      student: d.student,
+      lines: d.lines,
+      channel: CHANNEL_LABELS[d.provider] ?? d.provider,
+      bankReference: d.bankReference,
+      note: d.related ? 'Biên lai thay thế cho biên lai đã hủy do khoản thanh toán được chuyển cho học sinh khác.' : null,
+    })));
+    await trx('receipt_allocations').insert(receipts.flatMap((r, n) => drafts[n]!.allocationIds.map((allocation_id) => ({ school_id: schoolId, allocation_id, receipt_id: r.id }))));
     return receipts.length;
   });
+}
+
+/** A receipt to be numbered, signed and inserted. */
+export interface DocumentDraft {
+  kind: 'original' | 'replacement' | 'adjustment';
+  related: { id: string; template_code: string; symbol: string; number: number; issued_at: Date } | null;
+  paymentId: string | null;
+  personId: string;
+  invoiceIds: string[];
+  payerName: string;
+  student: repo.ReceiptContent['student'];
+  lines: { fee_item_id: string | null; description: string; amount_vnd: number }[];
+  channel: string;
+  bankReference: string | null;
+  note: string | null;
+}
+
+/**
+ * Numbers (consecutively, from the series counter, inside the caller's transaction), signs and
+ * inserts receipts with their lines and their outbox rows for the tax authority.
+ */
+export async function insertSignedReceipts(
+  trx: Knex.Transaction,
+  at: { series: repo.SeriesRow; key: repo.SigningKeyRow; school: { name: string; address: string; tax_code: string }; now: Date; issuedBy: string | null },
+  drafts: DocumentDraft[],
+): Promise<{ id: string; number: number; lookup_code: string }[]> {
+  if (drafts.length === 0) return [];
+  const { series, key, school, now } = at;
+  const first = await repo.takeNumbers(trx, series, drafts.length);
+  const receipts = drafts.map((d, n) => {
+    const lookupCode = newLookupCode();
+    const totalVnd = d.lines.reduce((sum, l) => sum + l.amount_vnd, 0);
+    const content: repo.ReceiptContent = {
+      version: 1,
+      title: series.title,
+      kind: d.kind,
+      template_code: series.template_code,
+      symbol: series.symbol,
+      number: first + n,
+      related: d.related ? { template_code: d.related.template_code, symbol: d.related.symbol, number: d.related.number, issued_at: d.related.issued_at.toISOString() } : null,
+      school: { name: school.name, address: school.address, tax_code: school.tax_code },
+      payer_name: d.payerName,
+      student: d.student,
+      items: d.lines.map((l) => ({ description: l.description, amount_vnd: l.amount_vnd })),
+      total_vnd: totalVnd,
+      total_in_words: totalVnd < 0 ? `Giảm ${vndInWords(-totalVnd).toLowerCase()}` : vndInWords(totalVnd),
+      channel: d.channel,
+      bank_reference: d.bankReference,
+      issued_at: now.toISOString(),
+      lookup_code: lookupCode,
+      signing_key_id: key.id,
+      note: d.note,
+    };
+    return {
+      school_id: series.school_id,
+      id: newId('rct'),
+      series_id: series.id,
+      template_code: series.template_code,
+      symbol: series.symbol,
+      number: first + n,
+      kind: d.kind,
+      related_receipt_id: d.related?.id ?? null,
+      payment_id: d.paymentId,
+      person_id: d.personId,
+      invoice_ids: d.invoiceIds,
+      total_vnd: totalVnd,
+      content,
+      signature: signContent(content, key.private_key_pem),
+      signing_key_id: key.id,
+      lookup_code: lookupCode,
+      issued_at: now,
+      issued_by: at.issuedBy,
+      lines: d.lines,
+    };
+  });
+  await repo.insertReceipts(trx, receipts);
+  await repo.enqueueForTaxAuthority(trx, receipts.map((r) => ({ school_id: r.school_id, receipt_id: r.id, action: 'issue' as const })), now);
+  return receipts.map((r) => ({ id: r.id, number: r.number, lookup_code: r.lookup_code }));
 }
 
 interface Draft {
