@@ -7,6 +7,7 @@ import { idempotency } from './http/idempotency';
 import { requestId, requestLogger } from './http/request-context';
 import type { RouteDef } from './http/routes';
 import { bankSimulatorRoutes } from './integrations/banks/bank-simulator';
+import { TaxAuthoritySimulator, taxAuthoritySimulatorRoutes } from './integrations/tax-authority/tax-authority-simulator';
 import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
 import type { Clock } from './lib/clock';
@@ -50,6 +51,8 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes(deps) : []),
+    // ... and so does the tax authority's receiving service (issue 5).
+    ...(deps.vneidSimulator ? taxAuthoritySimulatorRoutes(new TaxAuthoritySimulator()) : []),
   ];
 }
 

@@ -28,6 +28,9 @@ export const ConfigSchema = z
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     RECEIPT_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    TAX_AUTHORITY_URL: z.url().optional(),
+    TAX_OUTBOX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    TAX_SUBMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -47,6 +50,13 @@ export const ConfigSchema = z
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       bankEventRetryMs: env.BANK_EVENT_RETRY_SECONDS * 1000,
       receiptSweepMs: env.RECEIPT_SWEEP_SECONDS * 1000,
+      taxAuthority: {
+        // Without a URL the built-in simulator answers while simulators are on; with them off and no
+        // URL, receipts wait in the outbox (main.ts does not start the worker and says so).
+        url: env.TAX_AUTHORITY_URL ? env.TAX_AUTHORITY_URL.replace(/\/$/, '') : vneidSimulator ? `${publicBaseUrl}/sim/tax` : undefined,
+        outboxEveryMs: env.TAX_OUTBOX_SECONDS * 1000,
+        timeoutMs: env.TAX_SUBMIT_TIMEOUT_MS,
+      },
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,

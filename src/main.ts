@@ -11,7 +11,9 @@ import { createLogger } from './logger';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
+import { createTaxAuthorityClient } from './integrations/tax-authority/tax-authority';
 import { startReceiptSweeper } from './modules/receipts/receipt-issuing.service';
+import { startTaxOutboxWorker } from './modules/receipts/tax-outbox.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -68,6 +70,12 @@ async function main(): Promise<void> {
   const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
   // Receipts for payments whose after-commit issuing did not happen (a crash, a failure); issue 7 moves this to the scheduler.
   const stopReceiptSweeper = startReceiptSweeper({ db, clock, logger }, config.receiptSweepMs);
+  // Receipts go to the tax authority from the outbox (issue 7 moves this to the scheduler too).
+  const taxUrl = config.taxAuthority.url;
+  if (!taxUrl) logger.warn('TAX_AUTHORITY_URL is not set: receipts wait in the tax outbox until it is');
+  const stopTaxOutbox = taxUrl
+    ? startTaxOutboxWorker({ db, clock, logger, taxAuthority: createTaxAuthorityClient(taxUrl), timeoutMs: config.taxAuthority.timeoutMs }, config.taxAuthority.outboxEveryMs)
+    : async () => undefined;
 
   const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
   const server = createServer(app);
@@ -95,6 +103,7 @@ async function main(): Promise<void> {
     });
     await stopRetry();
     await stopReceiptSweeper();
+    await stopTaxOutbox();
     await db.destroy();
     if (embedded) await embedded.stop();
     logger.info('stopped');

@@ -9,6 +9,7 @@ import { renderReceiptPage } from './receipt-page';
 import type { ReceiptView, SeriesRow } from './receipts.repository';
 import { AdjustBody, CancelBody, LookupParams, ReceiptListQuery, ReceiptParams, ReplaceBody, SchoolParams, SeriesBody, SeriesParams, SeriesPatchBody, UsageQuery } from './receipts.schemas';
 import * as svc from './receipts.service';
+import { resendRejected } from './tax-outbox.service';
 
 function renderSeries(s: SeriesRow & { next_number?: number }) {
   return { id: s.id, school_id: s.school_id, template_code: s.template_code, symbol: s.symbol, document_kind: s.document_kind, title: s.title, valid_from: s.valid_from, valid_to: s.valid_to, ...(s.next_number !== undefined ? { next_number: s.next_number } : {}), created_at: s.created_at.toISOString() };
@@ -122,6 +123,16 @@ export function receiptRoutes(deps: { db: Knex; clock: Clock; publicBaseUrl: str
         const { school_id, receipt_id } = parseParams(ReceiptParams, req);
         const b = parseBody(AdjustBody, req);
         res.status(201).json(receipt(await svc.adjustReceipt(ctx(res), school_id, receipt_id, { amountVnd: b.amount_vnd, description: b.description, reason: b.reason })));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/schools/:school_id/receipts/:receipt_id/tax-resend',
+      auth: 'user',
+      handler: async (req, res) => {
+        const { school_id, receipt_id } = parseParams(ReceiptParams, req);
+        await resendRejected(ctx(res), school_id, receipt_id);
+        res.json(receipt(await svc.getReceipt(ctx(res), school_id, receipt_id)));
       },
     },
     {
