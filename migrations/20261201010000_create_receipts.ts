@@ -109,7 +109,8 @@ export async function up(knex: Knex): Promise<void> {
     CREATE INDEX receipt_allocations_receipt_idx ON receipt_allocations (school_id, receipt_id);
     -- The receipt sweep reads recent payment allocations only: positive ones still to be receipted,
     -- negative ones (reversals, corrections) whose receipts must be cancelled.
-    CREATE INDEX allocations_receipt_sweep_idx ON allocations (created_at) WHERE source = 'payment';
+    CREATE INDEX allocations_receipt_pending_idx ON allocations (school_id, created_at) WHERE source = 'payment' AND amount_vnd > 0;
+    CREATE INDEX allocations_receipt_undone_idx ON allocations (created_at) WHERE source = 'payment' AND amount_vnd < 0;
 
     -- A cancellation is a row of its own (the receipt is never edited); at most one per receipt.
     CREATE TABLE receipt_cancellations (
@@ -173,6 +174,6 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP TABLE tax_delivery_attempts, tax_outbox, receipt_cancellations, receipt_allocations, receipt_lines, receipts, receipt_signing_keys, receipt_number_counters, receipt_series;
-    DROP INDEX allocations_receipt_sweep_idx;
+    DROP INDEX allocations_receipt_pending_idx, allocations_receipt_undone_idx;
   `);
 }

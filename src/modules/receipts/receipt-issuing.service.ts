@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import type { Clock } from '../../lib/clock';
+import { type Clock, vietnamDate } from '../../lib/clock';
 import { parseVnd, splitLargestRemainder } from '../../lib/money';
 import { maskPersonalId } from '../../lib/personal-id';
 import { newId } from '../../lib/ids';
@@ -76,16 +76,18 @@ function groupBySchool(rows: { school_id: string; payment_id: string }[]): Map<s
 
 /** Payments with allocations still to be receipted, oldest first, in schools that have a series to issue from. */
 async function findPendingPayments(deps: ReceiptDeps, limit: number): Promise<{ school_id: string; payment_id: string }[]> {
-  const now = deps.clock.now();
+  const today = vietnamDate(deps.clock.now());
+  // Schools first (few), so the scan of recent allocations is by school on its index.
+  const schoolIds = await deps.db('receipt_series').where('valid_from', '<=', today).where((q) => q.whereNull('valid_to').orWhere('valid_to', '>=', today)).distinct().pluck('school_id');
+  if (schoolIds.length === 0) return [];
   const { rows } = await deps.db.raw<{ rows: { school_id: string; payment_id: string }[] }>(
     `SELECT a.school_id, a.payment_id
      FROM allocations a
-     WHERE a.created_at >= ? AND ${PENDING_ALLOCATION_SQL}
-       AND EXISTS (SELECT 1 FROM receipt_series s WHERE s.school_id = a.school_id AND s.valid_from <= ?::date AND (s.valid_to IS NULL OR s.valid_to >= ?::date))
+     WHERE a.school_id = ANY(?::text[]) AND a.created_at >= ? AND ${PENDING_ALLOCATION_SQL}
      GROUP BY a.school_id, a.payment_id
      ORDER BY min(a.created_at), a.payment_id
      LIMIT ?`,
-    [sinceOf(deps), now, now, limit],
+    [schoolIds, sinceOf(deps), limit],
   );
   return rows;
 }
