@@ -16,6 +16,7 @@ import { generateSigningKey } from '../src/modules/identity/signing-keys';
 import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
 import { benchCallbacks } from './callbacks.bench';
 import { benchInvoices } from './invoices.bench';
+import { benchReceipts } from './receipts.bench';
 
 /**
  * `npm run bench [-- name ...]`: benchmarks against a scratch database (embedded PostgreSQL, or a
@@ -26,6 +27,7 @@ import { benchInvoices } from './invoices.bench';
  *   scope check, query, JSON): GET /v1/me and a class roster page, at concurrency 20.
  * - invoices: generation of a month's invoices for 100,000 students with five items each.
  * - callbacks: pgbench TPS on the same server, then signed bank callbacks at concurrency 50 for 30 s.
+ * - receipts: receipts issued by concurrent sweepers for paid demo invoices, then PDFs signed and rendered.
  */
 interface Figures {
   [name: string]: number | string;
@@ -132,6 +134,12 @@ async function main(): Promise<void> {
       const c = await benchCallbacks(db, databaseUrl, createLogger('silent'));
       Object.assign(figures, { pgbench_tps: c.pgbench_tps, callbacks_per_s: c.callbacks_per_s, callbacks_p99_ms: c.p99_ms, callbacks_errors: c.errors, callbacks_ratio: c.ratio });
       if (wanted.size === 1) Object.assign(figures, c);
+    }
+
+    if (run('receipts')) {
+      const r = await benchReceipts(db, createLogger('silent'));
+      Object.assign(figures, { receipts_per_s: r.receipts_per_s, pdfs_per_s: r.pdfs_per_s });
+      if (wanted.size === 1) Object.assign(figures, r);
     }
   } finally {
     await db.destroy();

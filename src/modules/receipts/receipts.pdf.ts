@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
@@ -34,19 +35,101 @@ function withoutShaping(font: Font): Font {
   return plain;
 }
 
-let fonts: { regular: Font; bold: Font } | undefined;
-function loadFonts() {
-  fonts ??= {
-    regular: withoutShaping(fontkit.create(readFileSync(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'))) as Font),
-    bold: withoutShaping(fontkit.create(readFileSync(require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf'))) as Font),
+/**
+ * Every document would otherwise build and encode its own font subset (fontkit), the costliest
+ * step of a receipt. Receipts use a known alphabet (ASCII and Vietnamese letters), so each font's
+ * subset for that alphabet is encoded once and the same bytes, widths and ToUnicode entries are
+ * given to every document. Text with a character outside the alphabet takes pdfkit's usual path.
+ */
+const ALPHABET = (() => {
+  const cps = new Set<number>();
+  const add = (from: number, to: number) => {
+    for (let c = from; c <= to; c++) cps.add(c);
   };
+  add(0x20, 0x7e);
+  add(0xc0, 0xc3); add(0xc8, 0xca); add(0xcc, 0xcd); add(0xd2, 0xd5); add(0xd9, 0xda); add(0xdd, 0xdd);
+  add(0xe0, 0xe3); add(0xe8, 0xea); add(0xec, 0xed); add(0xf2, 0xf5); add(0xf9, 0xfa); add(0xfd, 0xfd);
+  for (const c of [0x102, 0x103, 0x110, 0x111, 0x128, 0x129, 0x168, 0x169, 0x1a0, 0x1a1, 0x1af, 0x1b0, 0x2013, 0x2014, 0x2018, 0x2019, 0x201c, 0x201d, 0x2026, 0x20ab]) cps.add(c);
+  add(0x1ea0, 0x1ef9);
+  return cps;
+})();
+
+interface FixedSubset {
+  gidOf: Map<number, number>;
+  /** The subset font file, already deflated (its stream is written as is, with /Filter /FlateDecode). */
+  deflated: Buffer;
+  widths: number[];
+  unicode: number[][];
+}
+
+function buildFixedSubset(font: Font): FixedSubset {
+  const scale = 1000 / font.unitsPerEm;
+  const subset = font.createSubset();
+  const gidOf = new Map<number, number>([[0, 0]]);
+  const widths = [font.getGlyph(0).advanceWidth * scale];
+  const unicode: number[][] = [[0]];
+  for (const cp of ALPHABET) {
+    const glyph = font.glyphForCodePoint(cp);
+    if (glyph.id === 0 || gidOf.has(glyph.id)) continue;
+    // fontkit returns the glyph's id in the subset (its typings say boolean).
+    const gid = subset.includeGlyph(glyph) as unknown as number;
+    gidOf.set(glyph.id, gid);
+    widths[gid] = glyph.advanceWidth * scale;
+    unicode[gid] = [cp];
+  }
+  return { gidOf, deflated: deflateSync(subset.encode()), widths, unicode };
+}
+
+interface LoadedFont {
+  font: Font;
+  fixed: FixedSubset;
+}
+
+let fonts: { regular: LoadedFont; bold: LoadedFont } | undefined;
+function loadFonts() {
+  const load = (file: string): LoadedFont => {
+    const font = withoutShaping(fontkit.create(readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${file}`))) as Font);
+    return { font, fixed: buildFixedSubset(font) };
+  };
+  fonts ??= { regular: load('DejaVuSans.ttf'), bold: load('DejaVuSans-Bold.ttf') };
   return fonts;
 }
 
-const formatVnd = (n: number) => `${new Intl.NumberFormat('vi-VN').format(n)} đ`;
+/** pdfkit's embedded font for the current document, given the shared subset (pdfkit internals: subset, widths, unicode). */
+function useFixedSubset(doc: PDFKit.PDFDocument, fixed: FixedSubset): void {
+  const internals = doc as unknown as { _font: { subset: unknown; widths: number[]; unicode: number[][]; embed(): void }; ref(data?: object): unknown };
+  const embedded = internals._font;
+  embedded.subset = { includeGlyph: (id: number) => fixed.gidOf.get(id) ?? 0, encode: () => fixed.deflated };
+  embedded.widths = fixed.widths.slice();
+  embedded.unicode = fixed.unicode.slice();
+  // The font file is the first object embed() makes: made with /Filter set, pdfkit writes the
+  // pre-deflated bytes as they are instead of deflating the same font again in every document.
+  const embed = embedded.embed.bind(embedded);
+  embedded.embed = () => {
+    const ref = internals.ref;
+    internals.ref = (data?: object) => {
+      internals.ref = ref;
+      return ref.call(doc, { ...data, Filter: 'FlateDecode' });
+    };
+    embed();
+  };
+}
+
+function withinAlphabet(value: unknown): boolean {
+  if (typeof value === 'string') {
+    for (const ch of value) if (!ALPHABET.has(ch.codePointAt(0)!)) return false;
+    return true;
+  }
+  if (value && typeof value === 'object') return Object.values(value).every(withinAlphabet);
+  return true;
+}
+
+const vndFormat = new Intl.NumberFormat('vi-VN');
+const formatVnd = (n: number) => `${vndFormat.format(n)} đ`;
+const issuedAtFormat = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 
 function formatIssuedAt(iso: string): string {
-  const parts = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).formatToParts(new Date(iso));
+  const parts = issuedAtFormat.formatToParts(new Date(iso));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   return `${get('hour')}:${get('minute')} ngày ${get('day')}/${get('month')}/${get('year')}`;
 }
@@ -61,9 +144,16 @@ export interface ReceiptPdfInput {
 export function renderReceiptPdf(input: ReceiptPdfInput): Promise<Buffer> {
   const { content: c } = input;
   const f = loadFonts();
-  const doc = new PDFDocument({ size: 'A5', margin: 32, info: { Title: `${c.title} ${c.symbol} số ${c.number}`, Author: c.school.name }, compress: true });
-  doc.registerFont('regular', f.regular as unknown as ArrayBuffer);
-  doc.registerFont('bold', f.bold as unknown as ArrayBuffer);
+  // No default font: pdfkit would load its Helvetica metrics for every document, unused.
+  const doc = new PDFDocument({ size: 'A5', margin: 32, font: null as unknown as string, info: { Title: `${c.title} ${c.symbol} số ${c.number}`, Author: c.school.name }, compress: true });
+  doc.registerFont('regular', f.regular.font as unknown as ArrayBuffer);
+  doc.registerFont('bold', f.bold.font as unknown as ArrayBuffer);
+  if (withinAlphabet(input.content) && withinAlphabet(input.lookupUrl) && withinAlphabet(input.signature)) {
+    doc.font('regular');
+    useFixedSubset(doc, f.regular.fixed);
+    doc.font('bold');
+    useFixedSubset(doc, f.bold.fixed);
+  }
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Buffer>((resolve, reject) => {
