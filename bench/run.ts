@@ -17,6 +17,7 @@ import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
 import { benchCallbacks } from './callbacks.bench';
 import { benchInvoices } from './invoices.bench';
 import { benchReceipts } from './receipts.bench';
+import { stopRequestedReceiptIssuing } from '../src/modules/receipts/receipt-issuing.service';
 
 /**
  * `npm run bench [-- name ...]`: benchmarks against a scratch database (embedded PostgreSQL, or a
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
       if (wanted.size === 1) Object.assign(figures, r);
     }
   } finally {
+    await stopRequestedReceiptIssuing(db);
     await db.destroy();
     await stop();
   }

@@ -12,7 +12,7 @@ import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
 import { createTaxAuthorityClient } from './integrations/tax-authority/tax-authority';
-import { startReceiptSweeper } from './modules/receipts/receipt-issuing.service';
+import { startReceiptSweeper, stopRequestedReceiptIssuing } from './modules/receipts/receipt-issuing.service';
 import { startTaxOutboxWorker } from './modules/receipts/tax-outbox.service';
 import { seedDemoData } from '../seeds/demo-data';
 
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     });
     await stopRetry();
     await stopReceiptSweeper();
+    await stopRequestedReceiptIssuing(db);
     await stopTaxOutbox();
     await db.destroy();
     if (embedded) await embedded.stop();

@@ -373,7 +373,13 @@ export async function cancelReceiptsOfUndonePayments(deps: ReceiptDeps): Promise
 }
 
 // Process-local coalescing only: correctness never depends on it (the sweeper and the unique keys do).
-const issuers = new WeakMap<Knex, { scheduled: boolean; running: boolean; again: boolean }>();
+interface IssuerState {
+  scheduled: boolean;
+  again: boolean;
+  closed: boolean;
+  running?: Promise<void>;
+}
+const issuers = new WeakMap<Knex, IssuerState>();
 
 /**
  * Asks for a sweep soon, without waiting for it: payment paths call this after their transaction
@@ -382,8 +388,9 @@ const issuers = new WeakMap<Knex, { scheduled: boolean; running: boolean; again:
  */
 export function requestReceiptIssuing(deps: ReceiptDeps, delayMs = 50): void {
   let state = issuers.get(deps.db);
-  if (!state) issuers.set(deps.db, (state = { scheduled: false, running: false, again: false }));
+  if (!state) issuers.set(deps.db, (state = { scheduled: false, again: false, closed: false }));
   const s = state;
+  if (s.closed) return;
   if (s.running) {
     s.again = true;
     return;
@@ -392,8 +399,8 @@ export function requestReceiptIssuing(deps: ReceiptDeps, delayMs = 50): void {
   s.scheduled = true;
   setTimeout(() => {
     s.scheduled = false;
-    s.running = true;
-    void (async () => {
+    if (s.closed) return;
+    s.running = (async () => {
       do {
         s.again = false;
         try {
@@ -401,10 +408,18 @@ export function requestReceiptIssuing(deps: ReceiptDeps, delayMs = 50): void {
         } catch (err) {
           deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'receipt sweep failed');
         }
-      } while (s.again);
-      s.running = false;
+      } while (s.again && !s.closed);
+      s.running = undefined;
     })();
   }, delayMs).unref();
+}
+
+/** Shutdown: no more requested sweeps on this database; waits for the one running. */
+export async function stopRequestedReceiptIssuing(db: Knex): Promise<void> {
+  const state = issuers.get(db) ?? { scheduled: false, again: false, closed: true };
+  state.closed = true;
+  issuers.set(db, state);
+  await state.running;
 }
 
 /** The periodic sweeper (main.ts): heals a crash between a payment's commit and its receipt. Returns a stop function. */
