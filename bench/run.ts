@@ -17,6 +17,8 @@ import { DEMO_ACCOUNTANTS, seedDemoData } from '../seeds/demo-data';
 import { benchCallbacks } from './callbacks.bench';
 import { benchInvoices } from './invoices.bench';
 import { benchReconciliation } from './reconciliation.bench';
+import { benchReceipts } from './receipts.bench';
+import { stopRequestedReceiptIssuing } from '../src/modules/receipts/receipt-issuing.service';
 
 /**
  * `npm run bench [-- name ...]`: benchmarks against a scratch database (embedded PostgreSQL, or a
@@ -28,6 +30,7 @@ import { benchReconciliation } from './reconciliation.bench';
  * - invoices: generation of a month's invoices for 100,000 students with five items each.
  * - callbacks: pgbench TPS on the same server, then signed bank callbacks at concurrency 50 for 30 s.
  * - reconciliation: one day's 100,000-line statement matched against recorded payments.
+ * - receipts: receipts issued by concurrent sweepers for paid demo invoices, then PDFs signed and rendered.
  */
 interface Figures {
   [name: string]: number | string;
@@ -141,7 +144,13 @@ async function main(): Promise<void> {
       Object.assign(figures, { reconciliation_lines: r.lines, reconciliation_seconds: r.seconds, reconciliation_lines_per_s: r.lines_per_s });
       if (wanted.size === 1) Object.assign(figures, r);
     }
+    if (run('receipts')) {
+      const r = await benchReceipts(db, createLogger('silent'));
+      Object.assign(figures, { receipts_per_s: r.receipts_per_s, pdfs_per_s: r.pdfs_per_s });
+      if (wanted.size === 1) Object.assign(figures, r);
+    }
   } finally {
+    await stopRequestedReceiptIssuing(db);
     await db.destroy();
     await stop();
   }

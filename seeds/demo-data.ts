@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { centuryGenderDigit } from '../src/lib/personal-id';
+import { generateReceiptKeyPair } from '../src/modules/receipts/receipt-signing';
 
 /**
  * Demo data for Ho Chi Minh City: three districts from the plans we serve, six schools, classes
@@ -344,5 +345,21 @@ async function seedDemoFees(trx: Knex.Transaction, schoolIds: Map<string, string
       { school_id: schoolId, provider: 'direct', collection_account_id: account!.id, secret: `whsec_${randomBytes(32).toString('base64')}` },
       { school_id: schoolId, provider: 'billpay', collection_account_id: account!.id, secret: `whsec_${randomBytes(32).toString('base64')}` },
     ]);
+    await seedDemoReceiptSeries(trx, schoolId);
   }
+}
+
+/**
+ * Receipt series (template 01BLP0-001, symbol BL-<yy>E) for this year and the next, and the
+ * school's receipt signing key, so a demo payment yields a receipt at once.
+ */
+async function seedDemoReceiptSeries(trx: Knex.Transaction, schoolId: string): Promise<void> {
+  const year = new Date().getUTCFullYear();
+  for (const y of [year, year + 1]) {
+    const series = { school_id: schoolId, template_code: '01BLP0-001', symbol: `BL-${String(y % 100).padStart(2, '0')}E`, title: 'BIÊN LAI THU TIỀN', valid_from: `${y}-01-01`, valid_to: `${y}-12-31` };
+    await trx('receipt_series').insert(series);
+    await trx('receipt_number_counters').insert({ school_id: schoolId, template_code: series.template_code, symbol: series.symbol });
+  }
+  const pair = generateReceiptKeyPair();
+  await trx('receipt_signing_keys').insert({ school_id: schoolId, algorithm: 'ed25519', public_key_pem: pair.publicKeyPem, private_key_pem: pair.privateKeyPem });
 }

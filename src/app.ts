@@ -10,6 +10,7 @@ import { bankSimulatorRoutes } from './integrations/banks/bank-simulator';
 import { type PopulationRegistry, RegistryUnavailableError } from './integrations/population-registry/population-registry';
 import { registrySimulatorRoutes } from './integrations/population-registry/registry-simulator';
 import { DEV_STATEMENT_API, type StatementApiSettings } from './integrations/statements/bank-statement-api';
+import { TaxAuthoritySimulator, taxAuthoritySimulatorRoutes } from './integrations/tax-authority/tax-authority-simulator';
 import type { IdentityProvider } from './integrations/vneid/identity-provider';
 import { type VneidSimulatorSettings, vneidSimulatorRoutes } from './integrations/vneid/vneid-simulator';
 import type { Scheduler } from './jobs/scheduler';
@@ -24,6 +25,7 @@ import { jobRoutes } from './modules/jobs/jobs.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
 import { refundRoutes } from './modules/payments/refunds.routes';
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
+import { receiptRoutes } from './modules/receipts/receipts.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -77,9 +79,12 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...guardianRoutes({ ...deps, populationRegistry: deps.populationRegistry ?? unconfiguredRegistry }),
     ...reconciliationRoutes(deps),
     ...jobRoutes(deps),
+    ...receiptRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes({ ...deps, statementApi: statementApiOf(deps) }) : []),
+    // ... and so does the tax authority's receiving service (issue 5).
+    ...(deps.vneidSimulator ? taxAuthoritySimulatorRoutes(new TaxAuthoritySimulator()) : []),
     ...(deps.vneidSimulator && deps.registrySimulatorApiKey ? registrySimulatorRoutes({ db: deps.db, apiKey: deps.registrySimulatorApiKey }) : []),
   ];
 }

@@ -33,6 +33,10 @@ export const ConfigSchema = z
     BANK_STATEMENT_API_URL: z.url().optional(),
     BANK_STATEMENT_API_KEY_ID: z.string().min(1).optional(),
     BANK_STATEMENT_API_SECRET: z.string().min(16).optional(),
+    RECEIPT_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    TAX_AUTHORITY_URL: z.url().optional(),
+    TAX_OUTBOX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    TAX_SUBMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -56,6 +60,14 @@ export const ConfigSchema = z
       statementApi: env.BANK_STATEMENT_API_URL
         ? { baseUrl: env.BANK_STATEMENT_API_URL.replace(/\/$/, ''), keyId: env.BANK_STATEMENT_API_KEY_ID ?? '', secret: env.BANK_STATEMENT_API_SECRET ?? '' }
         : undefined,
+      receiptSweepMs: env.RECEIPT_SWEEP_SECONDS * 1000,
+      taxAuthority: {
+        // Without a URL the built-in simulator answers while simulators are on; with them off and no
+        // URL, receipts wait in the outbox (main.ts does not start the worker and says so).
+        url: env.TAX_AUTHORITY_URL ? env.TAX_AUTHORITY_URL.replace(/\/$/, '') : vneidSimulator ? `${publicBaseUrl}/sim/tax` : undefined,
+        outboxEveryMs: env.TAX_OUTBOX_SECONDS * 1000,
+        timeoutMs: env.TAX_SUBMIT_TIMEOUT_MS,
+      },
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,

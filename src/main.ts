@@ -15,6 +15,8 @@ import { processPendingBankEvents } from './modules/payments/bank-events.service
 import { statementApiOf } from './app';
 import { scheduledJobs } from './jobs';
 import { createScheduler } from './jobs/scheduler';
+import { createTaxAuthorityClient } from './integrations/tax-authority/tax-authority';
+import { stopRequestedReceiptIssuing } from './modules/receipts/receipt-issuing.service';
 import { seedDemoData } from '../seeds/demo-data';
 
 /** Boot: config -> database (embedded or DATABASE_URL) -> migrate -> seed (first run) -> http. */
@@ -67,11 +69,21 @@ async function main(): Promise<void> {
   processPendingBankEvents({ db, clock, logger })
     .then((n) => n > 0 && logger.info({ events: n }, 'pending bank events processed'))
     .catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'processing pending bank events failed'));
-  // Scheduled jobs (src/jobs): the bank-event retry, nightly reconciliation, invoice generation,
-  // overdue reminders. Each fire runs on exactly one replica; fires missed while nothing ran are
-  // run once now, in the background.
+  // Scheduled jobs (src/jobs): the bank-event retry, the receipt sweep and the tax outbox, nightly
+  // reconciliation, invoice generation, overdue reminders. Each fire runs on exactly one replica;
+  // fires missed while nothing ran are run once now, in the background.
   const statementApi = statementApiOf({ statementApi: config.statementApi, publicBaseUrl: config.publicBaseUrl });
-  const scheduler = createScheduler({ db, clock, logger }, scheduledJobs({ bankEventRetryMs: config.bankEventRetryMs, statementApi }));
+  const taxUrl = config.taxAuthority.url;
+  if (!taxUrl) logger.warn('TAX_AUTHORITY_URL is not set: receipts wait in the tax outbox until it is');
+  const scheduler = createScheduler(
+    { db, clock, logger },
+    scheduledJobs({
+      bankEventRetryMs: config.bankEventRetryMs,
+      statementApi,
+      receiptSweepMs: config.receiptSweepMs,
+      taxOutbox: taxUrl ? { taxAuthority: createTaxAuthorityClient(taxUrl), timeoutMs: config.taxAuthority.timeoutMs, everyMs: config.taxAuthority.outboxEveryMs } : undefined,
+    }),
+  );
   if (config.jobsEnabled) {
     scheduler.start();
     scheduler
@@ -109,6 +121,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await scheduler.stop();
+    await stopRequestedReceiptIssuing(db);
     await db.destroy();
     if (embedded) await embedded.stop();
     logger.info('stopped');

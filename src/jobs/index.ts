@@ -1,23 +1,31 @@
 import type { StatementApiSettings } from '../integrations/statements/bank-statement-api';
+import type { TaxAuthority } from '../integrations/tax-authority/tax-authority';
 import { bankEventRetryJob } from './bank-event-retry.job';
 import { invoiceGenerationJob } from './invoice-generation.job';
 import { overdueRemindersJob } from './overdue-reminders.job';
+import { receiptSweepJob } from './receipt-sweep.job';
 import { reconciliationJob } from './reconciliation.job';
 import type { JobDefinition } from './scheduler';
+import { taxOutboxJob } from './tax-outbox.job';
 
 export interface JobSettings {
   bankEventRetryMs: number;
   statementApi: StatementApiSettings;
+  /** Defaults to 30 s. */
+  receiptSweepMs?: number;
+  /** Without a tax authority (no URL and no simulator), receipts wait in the outbox and no job sends them. */
+  taxOutbox?: { taxAuthority: TaxAuthority; timeoutMs: number; everyMs: number };
 }
 
 /**
  * Every scheduled job. A new job is a file like these (a JobDefinition calling one service
- * function) and one line here: e.g. receipts' `taxOutboxJob` (issue 5, calling deliverTaxOutbox).
- * Report roll-ups (issue 8) are not built yet, so they have no job.
+ * function) and one line here. Report roll-ups (issue 8) are not built yet, so they have no job.
  */
 export function scheduledJobs(settings: JobSettings): JobDefinition[] {
   return [
     bankEventRetryJob(settings.bankEventRetryMs),
+    receiptSweepJob(settings.receiptSweepMs ?? 30_000),
+    ...(settings.taxOutbox ? [taxOutboxJob(settings.taxOutbox)] : []),
     reconciliationJob(settings.statementApi),
     invoiceGenerationJob,
     overdueRemindersJob,

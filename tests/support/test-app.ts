@@ -9,6 +9,7 @@ import { fixedClock } from '../../src/lib/clock';
 import { createLogger } from '../../src/logger';
 import { type AccessTokenSettings, issueAccessToken } from '../../src/modules/identity/access-tokens';
 import { generateSigningKey, type SigningKey } from '../../src/modules/identity/signing-keys';
+import { stopRequestedReceiptIssuing } from '../../src/modules/receipts/receipt-issuing.service';
 import { createTestDatabase, type TestDatabase } from './test-db';
 
 // Key generation is slow-ish; one pair per test file is enough.
@@ -91,6 +92,7 @@ export async function startTestApp(options: { seeded?: boolean; now?: Date } = {
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopRequestedReceiptIssuing(database.db);
       await database.drop();
     },
   };

@@ -16,6 +16,7 @@ import { type CreditNoteRow, createCreditNote, listCreditNotes } from './credit-
 import { assignVirtualAccount, listVirtualAccounts, type VirtualAccountRow } from './virtual-accounts.service';
 import { PersonalIdString } from '../students/students.schemas';
 import * as svc from './payments.service';
+import { requestReceiptIssuing } from '../receipts/receipt-issuing.service';
 
 const EndpointParams = z.object({ endpoint_id: z.string().max(100) }).strict();
 const SchoolParams = z.object({ school_id: IdParam('sch') }).strict();
@@ -102,6 +103,8 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
     const { endpoint_id } = parseParams(EndpointParams, req);
     const reply = await inbox.submit({ provider, endpointId: endpoint_id, req: inbound(req) });
     res.status(reply.status).json(reply.body);
+    // After commit and after the reply: receipts are issued in their own transaction (issue 5).
+    requestReceiptIssuing(deps);
   };
   return [
     { method: 'post', path: '/callbacks/sepay/:endpoint_id', auth: 'public', body: 'raw', handler: callback('sepay') },
@@ -117,6 +120,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const { endpoint_id } = parseParams(EndpointParams, req);
         const result = await handleBillPayment(deps, endpoint_id, action, inbound(req));
         res.status(result.status).json(result.body);
+        if (action !== 'inquiry') requestReceiptIssuing(deps);
       },
     })),
     {
@@ -152,6 +156,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const b = parseBody(ManualPaymentBody, req);
         const payment = await svc.recordManualPayment({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, { paymentCode: b.payment_code, amountVnd: b.amount_vnd, reason: b.reason });
         res.status(201).json(renderPayment(await deps.db('payments').where({ school_id, id: payment.id }).first()));
+        requestReceiptIssuing(deps);
       },
     },
     {
@@ -162,6 +167,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const { school_id, exception_id } = parseParams(ExceptionParams, req);
         const b = parseBody(ResolveBody, req);
         res.json(renderException(await svc.resolvePaymentException({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, exception_id, { paymentCode: b.payment_code, reason: b.reason })));
+        requestReceiptIssuing(deps);
       },
     },
     {
@@ -174,6 +180,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
         const b = parseBody(CorrectionBody, req);
         const c = await correctPayment({ db: deps.db, clock: deps.clock, principal: principalOf(res), requestId: res.locals.requestId as string }, school_id, payment_id, { paymentCode: b.payment_code, reason: b.reason });
         res.status(201).json(renderCorrection(c));
+        requestReceiptIssuing(deps);
       },
     },
     {
