@@ -4,6 +4,9 @@ import { SIGNERS } from '../../src/integrations/banks';
 import { toOpenApiPath } from '../../src/http/routes';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
+import { issuePendingReceipts } from '../../src/modules/receipts/receipt-issuing.service';
+import { reconcileDay } from '../../src/modules/reconciliation/reconciliation.service';
+import { createLogger } from '../../src/logger';
 import { toAscii } from '../../src/lib/vietnamese-text';
 import { demoGuardians } from '../../seeds/demo-data';
 import { demoSchool, financeOfficer } from '../factories/demo';
@@ -20,6 +23,8 @@ type Body = Record<string, unknown> | string;
 interface Case {
   /** A body that is valid for the route, so that only scope can refuse it. */
   body?: (f: Fixtures) => Body;
+  /** A query string the route requires. */
+  query?: (f: Fixtures) => Record<string, string>;
 }
 /** Public routes with ids: the id is the credential (or the route belongs to a simulator). */
 const PUBLIC: Record<string, string> = {
@@ -32,6 +37,10 @@ const PUBLIC: Record<string, string> = {
   'POST /billpay/{endpoint_id}/payments': 'authenticated by the endpoint secret',
   'POST /billpay/{endpoint_id}/reversals': 'authenticated by the endpoint secret',
   'GET /sim/registry/v1/citizens/{personal_id}/relations': 'the simulated registry, an outside system (its own API key); development only',
+  'GET /receipts/{lookup_code}': 'the public receipt lookup: the unguessable lookup code is the credential; tested in receipts.api.test.ts',
+  'GET /receipts/{lookup_code}/pdf': 'the public receipt lookup (as above)',
+  'GET /receipts/{lookup_code}/json': 'the public receipt lookup (as above)',
+  'GET /receipt-signing-keys/{school_id}': 'a school\'s public signing key, published so anyone can verify a receipt',
 };
 
 interface Fixtures {
@@ -53,6 +62,9 @@ interface Fixtures {
   fee_item_id: string;
   account_id: string;
   payment_code: string;
+  series_id: string;
+  receipt_id: string;
+  reconciliation_exception_id: string;
 }
 
 const CASES: Record<string, Case> = {
@@ -117,6 +129,25 @@ const CASES: Record<string, Case> = {
   'POST /v1/schools/{school_id}/guardian-links/{link_id}/revoke': { body: () => ({ reason: 'theo quyết định' }) },
   'POST /v1/schools/{school_id}/card-readers': { body: () => ({ name: 'Máy đọc', public_key: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n' }) },
   'GET /v1/schools/{school_id}/card-readers': {},
+  'POST /v1/schools/{school_id}/statements': {
+    query: (f) => ({ collection_account_id: f.account_id, format: 'csv' }),
+    body: () => 'booked_on,direction,amount_vnd,description,bank_transaction_id\n2026-11-20,in,100000,HP X,FT-ISO-2\n',
+  },
+  'GET /v1/schools/{school_id}/reconciliation-exceptions': {},
+  'POST /v1/schools/{school_id}/reconciliation-exceptions/{exception_id}/resolve': { body: () => ({ action: 'dismiss', note: 'không liên quan' }) },
+  'GET /v1/schools/{school_id}/reconciliation-report': { query: (f) => ({ collection_account_id: f.account_id, date: '2026-11-21' }) },
+  'GET /v1/schools/{school_id}/job-runs': {},
+  'POST /v1/schools/{school_id}/job-runs': { body: () => ({ job: 'reconciliation', date: '2026-11-21' }) },
+  'POST /v1/schools/{school_id}/receipt-series': { body: () => ({ template_code: '01BLP0-001', symbol: 'BX-27E', title: 'Biên lai thu phí', valid_from: '2027-01-01' }) },
+  'GET /v1/schools/{school_id}/receipt-series': {},
+  'PATCH /v1/schools/{school_id}/receipt-series/{series_id}': { body: () => ({ title: 'Biên lai mới' }) },
+  'GET /v1/schools/{school_id}/receipts': {},
+  'GET /v1/schools/{school_id}/receipts/{receipt_id}': {},
+  'POST /v1/schools/{school_id}/receipts/{receipt_id}/cancel': { body: () => ({ reason: 'lập sai' }) },
+  'POST /v1/schools/{school_id}/receipts/{receipt_id}/replacements': { body: () => ({ reason: 'lập sai' }) },
+  'POST /v1/schools/{school_id}/receipts/{receipt_id}/adjustments': { body: () => ({ amount_vnd: -1000, description: 'giảm', reason: 'điều chỉnh' }) },
+  'POST /v1/schools/{school_id}/receipts/{receipt_id}/tax-resend': { body: () => ({}) },
+  'GET /v1/schools/{school_id}/receipt-usage': { query: () => ({ from: '2026-11-01', to: '2026-11-30' }) },
   'POST /v1/schools/{school_id}/chip-reads': { body: () => ({ reader_id: 'rdr_00000000000000000000000000000000', payload: 'eyJ4IjoxfQ==', signature: 'AAAAAAAAAAAAAAAA' }) },
 };
 
@@ -159,6 +190,12 @@ beforeAll(async () => {
   const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
   const signed = SIGNERS.sepay({ externalId: 'ISO1', amountVnd: 70000, accountNumber: account.account_number, description: 'ung ho', occurredAt: app.clock.now(), bankReference: 'FTISO1', payerName: 'X' }, endpoint.secret, app.clock.now());
   await request(app.baseUrl).post(`/callbacks/sepay/${endpoint.id}`).set(signed.headers).send(signed.body ?? '');
+  // A receipt for the cash payment, and a reconciliation exception: a statement line nobody recorded.
+  await issuePendingReceipts({ db: app.db, clock: app.clock, logger: createLogger('silent') });
+  const upload = await request(app.baseUrl).post(`/v1/schools/${school.id}/statements`).query({ collection_account_id: account.id, format: 'csv' }).set(auth(school.accountant))
+    .set('Content-Type', 'text/csv').send('booked_on,direction,amount_vnd,description,bank_transaction_id\n2026-11-21,in,123000,chuyen tien khong ro,FT-ISO-1\n');
+  expect(upload.status).toBe(201);
+  await reconcileDay({ db: app.db, clock: app.clock, logger: createLogger('silent') }, school.id, account.id, '2026-11-21');
   const plan = await app.db('fee_plans').where({ school_id: school.id }).first();
   fixtures = {
     school_id: school.id,
@@ -179,6 +216,9 @@ beforeAll(async () => {
     fee_item_id: (await app.db('fee_items').where({ school_id: school.id, code: 'TIEN_AN' }).first()).id,
     account_id: account.id,
     payment_code: invoice.payment_code,
+    series_id: (await app.db('receipt_series').where({ school_id: school.id }).first()).id,
+    receipt_id: (await app.db('receipts').where({ school_id: school.id }).first()).id,
+    reconciliation_exception_id: (await request(app.baseUrl).get(`/v1/schools/${school.id}/reconciliation-exceptions`).set(auth(school.accountant))).body.data[0].id,
   };
   for (const [name, value] of Object.entries(fixtures)) expect([name, value]).toEqual([name, expect.any(String)]);
   expect(attackerSchool.id).not.toBe(school.id);
@@ -212,13 +252,16 @@ describe('tenant isolation over every route', () => {
       const spec = CASES[key];
       if (!spec) continue;
       const path = route.path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
-        const value = (fixtures as unknown as Record<string, string>)[name];
+        const fixtureName = name === 'exception_id' && route.path.includes('reconciliation-exceptions') ? 'reconciliation_exception_id' : name;
+        const value = (fixtures as unknown as Record<string, string>)[fixtureName];
         if (!value) throw new Error(`no fixture for :${name} in ${key}`);
         return value;
       });
       const body = spec.body?.(fixtures);
+      const query = spec.query?.(fixtures);
       for (const [who, personalId] of [...Object.entries(personas), ['no token', null] as const]) {
         let req = request(app.baseUrl)[route.method](path);
+        if (query) req = req.query(query);
         if (personalId) req = req.set(auth(personalId));
         if (body !== undefined) req = typeof body === 'string' ? req.set('Content-Type', 'text/csv').send(body) : req.send(body);
         const res = await req;
