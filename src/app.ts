@@ -19,7 +19,10 @@ import { paymentRoutes } from './modules/payments/payments.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
-import { systemRoutes } from './modules/system/system.routes';
+import { registerDomainMetrics } from './modules/system/domain-metrics';
+import { type MetricsAccess, systemRoutes } from './modules/system/system.routes';
+import { createMetrics, type Metrics } from './lib/metrics';
+import { requestMetrics } from './http/request-metrics';
 
 export interface AppDeps {
   db: Knex;
@@ -31,6 +34,10 @@ export interface AppDeps {
   publicBaseUrl: string;
   /** Present when the simulated VNeID issuer is enabled (development and tests). */
   vneidSimulator?: VneidSimulatorSettings;
+  /** The Prometheus registry (main.ts shares it with the jobs); buildApp makes one when absent. */
+  metrics?: Metrics;
+  /** Who may read /metrics (config.metrics); open without a token when absent (tests). */
+  metricsAccess?: MetricsAccess;
 }
 
 /** Every route of the service, in one table: mounted below and compared with openapi.yaml by a test. */
@@ -78,11 +85,14 @@ function bodyParsers(kind: NonNullable<RouteDef['body']>): RequestHandler[] {
 }
 
 /** Builds the Express app without listening, for main.ts and for tests (which listen on port 0). */
-export function buildApp(deps: AppDeps): express.Express {
+export function buildApp(appDeps: AppDeps): express.Express {
+  const metrics = appDeps.metrics ?? createMetrics();
+  if (!appDeps.metrics) registerDomainMetrics(metrics, appDeps.db);
+  const deps: AppDeps = { ...appDeps, metrics };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestId, requestLogger(deps.logger));
+  app.use(requestId, requestLogger(deps.logger), requestMetrics(metrics));
 
   const authenticate = requireUser(deps);
   const idempotent = idempotency(deps);

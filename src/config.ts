@@ -27,6 +27,7 @@ export const ConfigSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     BANK_EVENT_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    METRICS_TOKEN: z.string().min(16).optional(),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -45,6 +46,9 @@ export const ConfigSchema = z
       dbPoolMax: env.DB_POOL_MAX,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       bankEventRetryMs: env.BANK_EVENT_RETRY_SECONDS * 1000,
+      // /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without one, open
+      // outside production and refused in production (metrics name routes, schools' volumes).
+      metrics: { token: env.METRICS_TOKEN, openWithoutToken: !isProduction },
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,

@@ -7,7 +7,9 @@ import { createDb } from './db/knex';
 import { migrateToLatest } from './db/migrate';
 import { createOidcClient } from './integrations/vneid/oidc-client';
 import { systemClock } from './lib/clock';
+import { createMetrics } from './lib/metrics';
 import { createLogger } from './logger';
+import { registerDomainMetrics } from './modules/system/domain-metrics';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { processPendingBankEvents, startPendingEventRetry } from './modules/payments/bank-events.service';
@@ -66,7 +68,9 @@ async function main(): Promise<void> {
   // ... and, while running, those whose processing failed are retried (issue 7 moves this to the scheduler).
   const stopRetry = startPendingEventRetry({ db, clock, logger }, config.bankEventRetryMs);
 
-  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl });
+  const metrics = createMetrics();
+  registerDomainMetrics(metrics, db);
+  const app = buildApp({ db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, metrics, metricsAccess: config.metrics });
   const server = createServer(app);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -6,11 +6,16 @@ import { signVnpay, vnpayAdapter } from './vnpay';
 
 export type * from './bank-adapter';
 
+/** Each reply names its outcome (counted in /metrics by provider and outcome; never sent). */
+function withOutcome(adapter: BankAdapter): BankAdapter {
+  return { ...adapter, respond: (outcome) => ({ ...adapter.respond(outcome), outcome }) };
+}
+
 export const BANK_ADAPTERS: Record<Provider, BankAdapter> = {
-  sepay: sepayAdapter,
-  casso: cassoAdapter,
-  vnpay: vnpayAdapter,
-  direct: directAdapter,
+  sepay: withOutcome(sepayAdapter),
+  casso: withOutcome(cassoAdapter),
+  vnpay: withOutcome(vnpayAdapter),
+  direct: withOutcome(directAdapter),
 };
 
 /** Signers that dress a transfer up as each provider would send it (bank simulator, tests). */

@@ -101,6 +101,8 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
   const callback = (provider: Provider): RouteDef['handler'] => async (req: Request, res: Response) => {
     const { endpoint_id } = parseParams(EndpointParams, req);
     const reply = await inbox.submit({ provider, endpointId: endpoint_id, req: inbound(req) });
+    // A stored reply of an earlier delivery carries no outcome: this delivery is its replay.
+    res.locals.callbackOutcome = (reply as { outcome?: string }).outcome ?? (reply.status === 409 ? 'amount_mismatch' : 'replayed');
     res.status(reply.status).json(reply.body);
   };
   return [
@@ -116,6 +118,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
       handler: async (req, res) => {
         const { endpoint_id } = parseParams(EndpointParams, req);
         const result = await handleBillPayment(deps, endpoint_id, action, inbound(req));
+        res.locals.callbackOutcome = `${action}_${(result.body as { result_code?: string }).result_code ?? result.status}`;
         res.status(result.status).json(result.body);
       },
     })),
