@@ -11,10 +11,13 @@ export interface TcpProxy {
   cut(): void;
   stall(): void;
   restore(): void;
+  /** Points new connections at another server (a restarted one on another port); drops the open ones. */
+  retarget(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(initialTarget: { host: string; port: number }): Promise<TcpProxy> {
+  let target = initialTarget;
   let mode: 'open' | 'cut' | 'stall' = 'open';
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -49,6 +52,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     stall() {
       mode = 'stall';
+      for (const s of sockets) s.destroy();
+    },
+    retarget(next) {
+      target = next;
       for (const s of sockets) s.destroy();
     },
     restore() {
