@@ -25,7 +25,8 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
  * - STORM_TRANSACTIONS (10,000) distinct bank transactions (SePay, Casso and direct partners in
  *   turn; nine in ten name an issued invoice's payment code), each delivered three times, all
  *   deliveries shuffled and sent at concurrency STORM_CONCURRENCY (100) across the processes.
- * - Meanwhile one process is SIGKILLed every STORM_KILL_EVERY_MS (3,000) and restarted, and
+ * - Meanwhile one process is SIGKILLed every STORM_KILL_EVERY_MS (3,000; skipped while one is
+ *   still restarting) and restarted, and
  *   PostgreSQL is restarted once (fast shutdown, then started again) a third of the way in.
  * - A delivery that got no answer (its process died, or refused the connection) or a 5xx is sent
  *   again, as a bank would, re-signed at the time it is sent.
@@ -49,6 +50,8 @@ interface Service {
   child: ChildProcess | null;
   agent: http.Agent;
   restarts: number;
+  /** Answered /ready since it was last started. */
+  up: boolean;
 }
 
 interface Delivery {
@@ -147,12 +150,20 @@ async function main(): Promise<void> {
       const out = openSync(path.join(dir, `service-${s.index}.log`), 'a');
       s.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...env, PORT: String(s.port) }, stdio: ['ignore', out, out] });
       closeSync(out);
-      s.child.on('exit', () => {
+      s.up = false;
+      const child = s.child;
+      child.on('exit', () => {
         s.child = null;
+        s.up = false;
       });
+      void waitUntil(`service ${s.index} ready`, async () => child.exitCode === null && child.signalCode === null && (await get(s.port, '/ready')) === 200, 120_000)
+        .then(() => {
+          if (s.child === child) s.up = true;
+        })
+        .catch(() => undefined);
     };
     for (let i = 0; i < PROCESSES; i++) {
-      const s: Service = { index: i, port: i === 0 ? basePort : await findFreePort(), child: null, agent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }), restarts: 0 };
+      const s: Service = { index: i, port: i === 0 ? basePort : await findFreePort(), child: null, agent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }), restarts: 0, up: false };
       services.push(s);
       startService(s);
     }
@@ -167,9 +178,12 @@ async function main(): Promise<void> {
     // Faults: a SIGKILL every few seconds (restarted at once), and one PostgreSQL restart.
     let kills = 0;
     let pgRestarts = 0;
+    // A process is killed only while all three are up: on a slow machine a restart can take longer
+    // than the interval, and killing the others meanwhile would test nothing but an empty cluster.
     const killer = setInterval(() => {
+      if (stopping || services.some((s) => !s.up)) return;
       const victim = services[Math.floor(Math.random() * services.length)]!;
-      if (!victim.child || stopping) return;
+      if (!victim.child) return;
       const child = victim.child;
       child.once('exit', () => {
         if (stopping) return;
