@@ -58,7 +58,7 @@ export interface BankAdapter {
   /** Parses and validates (zod) the verified payload into a NormalizedTransfer. */
   parse(req: InboundRequest): ParseResult;
   /** The reply the provider expects for an outcome. */
-  respond(outcome: Outcome): { status: number; body: unknown; outcome?: Outcome };
+  respond(outcome: Outcome): { status: number; body: unknown };
 }
 
 /** A transfer as the bank simulator and tests describe it, before a provider dresses it up. */

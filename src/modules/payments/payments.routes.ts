@@ -8,6 +8,7 @@ import { IdParam, PaginationQuery, parseBody, parseParams, parseQuery } from '..
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
+import { outcomeOf } from '../../integrations/banks';
 import { AmountVnd } from '../fees/fees.schemas';
 import { BankInbox } from './bank-inbox';
 import { handleBillPayment } from './bill-payment.service';
@@ -102,7 +103,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
     const { endpoint_id } = parseParams(EndpointParams, req);
     const reply = await inbox.submit({ provider, endpointId: endpoint_id, req: inbound(req) });
     // A stored reply of an earlier delivery carries no outcome: this delivery is its replay.
-    res.locals.callbackOutcome = (reply as { outcome?: string }).outcome ?? (reply.status === 409 ? 'amount_mismatch' : 'replayed');
+    res.locals.callbackOutcome = outcomeOf(reply) ?? (reply.status === 409 ? 'amount_mismatch' : 'replayed');
     res.status(reply.status).json(reply.body);
   };
   return [
