@@ -316,7 +316,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+main()
+  // Exit at once: pollers waiting for killed services to become ready would otherwise hold the process.
+  .then(() => process.exit(process.exitCode ?? 0))
+  .catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  });
