@@ -89,29 +89,49 @@ interface Answer {
   body: unknown;
 }
 
-function send(r: FuzzRequest): Promise<Answer> {
+/**
+ * Sends one request. A connection reset is not an answer: Node closes a kept-alive socket after 5 s
+ * idle (a request can race that close), and closes the connection after answering 413 to a body
+ * it will not read (the rest of the write then fails). An answer that arrived counts; otherwise the
+ * request is sent again on a fresh connection, twice at most, and then reported.
+ */
+function send(r: FuzzRequest, attempt = 0): Promise<Answer> {
   const url = new URL(app.baseUrl);
-  return new Promise((resolvePromise, reject) => {
+  return new Promise((resolvePromise) => {
     const headers: Record<string, string | number> = { ...r.headers };
     if (r.body) headers['content-length'] = r.body.length;
-    const req = http.request({ agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const contentType = String(res.headers['content-type'] ?? '');
-        let body: unknown = text;
-        if (contentType.includes('json')) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            body = { unparsable: text.slice(0, 200) };
-          }
+    let status = 0;
+    let contentType = '';
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = text;
+      if (contentType.includes('json')) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = { unparsable: text.slice(0, 200) };
         }
-        resolvePromise({ status: res.statusCode ?? 0, contentType, body });
-      });
+      }
+      resolvePromise({ status, contentType, body });
+    };
+    const req = http.request({ agent: attempt === 0 ? agent : false, host: url.hostname, port: url.port, method: r.method, path: r.path, headers }, (res) => {
+      status = res.statusCode ?? 0;
+      contentType = String(res.headers['content-type'] ?? '');
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', finish);
+      res.on('error', finish);
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      if (status > 0) return finish();
+      settled = true;
+      if (attempt < 2) resolvePromise(send(r, attempt + 1));
+      else resolvePromise({ status: 0, contentType: '', body: `no answer: ${err.code ?? err.message}` });
+    });
     req.end(r.body ?? undefined);
   });
 }
@@ -133,6 +153,7 @@ async function settledFingerprint(): Promise<Fingerprint> {
 
 /** What is wrong with an answer, or null. */
 function problemWith(r: FuzzRequest, a: Answer): string | null {
+  if (a.status === 0) return String(a.body);
   if (a.status >= 500) return `status ${a.status}`;
   const errorCode = (a.body as { error?: { code?: unknown } } | null)?.error?.code;
   if (a.status === 404 && errorCode === 'ROUTE_NOT_FOUND') {
