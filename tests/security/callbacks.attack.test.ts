@@ -193,3 +193,20 @@ describe('time and replay', () => {
     expect(fingerprintDiff(before, await fingerprint(app.db, { except: ['idempotency_keys'] }))).toEqual({});
   });
 });
+
+describe('bill-payment inquiries and reversals', () => {
+  const message = (action: 'inquiries' | 'reversals', secret: string, now = app.clock.now()) => {
+    seq++;
+    const payload = JSON.stringify(action === 'inquiries' ? { request_id: `INQ-ATK-${seq}`, customer_code: nextPaymentCode() } : { bank_transaction_id: `REV-ATK-${seq}`, original_transaction_id: `BP-ATK-${seq - 1}`, reason: 'khách hàng yêu cầu' });
+    const id = `msg_atk_${action}_${seq}`;
+    const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign(id, now, payload) };
+    return request(app.baseUrl).post(`/billpay/${endpoints.a.get('billpay')!.endpointId}/${action}`).set(headers).send(payload);
+  };
+
+  test.each(['inquiries', 'reversals'] as const)('%s: another school\'s secret, or a stale signature -> refused, nothing written, nothing disclosed', async (action) => {
+    const forged = await expectRefusedWithNothingWritten(() => message(action, endpoints.b.get('billpay')!.secret));
+    expect(JSON.stringify(forged.body)).not.toMatch(/full_name|invoices/);
+    const stale = new Date(app.clock.now().getTime() - SIGNATURE_TOLERANCE_MS - 60_000);
+    await expectRefusedWithNothingWritten(() => message(action, endpoints.a.get('billpay')!.secret, stale));
+  });
+});
