@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Knex } from 'knex';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { buildApp } from '../src/app';
 import { SIGNERS } from '../src/integrations/banks';
@@ -12,6 +10,7 @@ import { systemClock } from '../src/lib/clock';
 import { loadPrincipal } from '../src/modules/access/access.service';
 import { generateSigningKey } from '../src/modules/identity/signing-keys';
 import { issueRunInvoices } from '../src/modules/invoices/invoices.service';
+import { type Benchmark, measurePgbench } from './harness';
 import { benchInvoices } from './invoices.bench';
 
 /**
@@ -61,25 +60,9 @@ Promise.all(Array.from({ length: concurrency }, one)).then(() => {
 });
 `;
 
-function pgbench(databaseUrl: string, seconds: number): number {
-  const env = { ...process.env, PGCONNECT_TIMEOUT: '10' };
-  execFileSync('pgbench', ['-i', '-q', '-s', '20', databaseUrl], { env, stdio: 'pipe' });
-  const out = execFileSync('pgbench', ['-M', 'prepared', '-c', '8', '-j', '2', '-T', String(seconds), databaseUrl], { env, stdio: 'pipe' }).toString();
-  const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(out) ?? /tps = ([\d.]+)/.exec(out);
-  if (!match) throw new Error(`pgbench printed no tps:\n${out}`);
-  return Number(match[1]);
-}
-
-export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logger, seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<Record<string, number | string>> {
-  // pgbench first, on a database of its own, so its tables do not touch ours.
-  const u = new URL(databaseUrl);
-  const pgbenchDb = `${u.pathname.slice(1)}_pgbench`;
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${pgbenchDb}`);
-  await admin.end();
-  u.pathname = `/${pgbenchDb}`;
-  const pgbenchTps = pgbench(u.toString(), seconds);
+export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logger, seconds = Number(process.env.BENCH_SECONDS ?? 30), pgbenchTpsOfThisRun?: number): Promise<Record<string, number | string>> {
+  // The yardstick: measured by the harness for the whole run, or here when run on its own.
+  const pgbenchTps = pgbenchTpsOfThisRun ?? (await measurePgbench(databaseUrl, seconds));
   console.log(`callbacks: pgbench ${pgbenchTps.toFixed(0)} tps`);
 
   if (!(await db('schools').where({ code: 'BENCH-1' }).first())) await benchInvoices(db, 60_000);
@@ -148,3 +131,10 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
     ratio: +(perSecond / pgbenchTps).toFixed(3),
   };
 }
+
+export const benchmark: Benchmark = {
+  name: 'callbacks',
+  kind: 'write',
+  rate: 'callbacks_per_s',
+  run: (ctx) => benchCallbacks(ctx.db, ctx.databaseUrl, ctx.logger, ctx.seconds, ctx.yardsticks.pgbench_tps),
+};

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { Benchmark } from './harness';
+import { stopRequestedReceiptIssuing } from '../src/modules/receipts/receipt-issuing.service';
 import type { Logger } from 'pino';
 import { systemClock } from '../src/lib/clock';
 import { loadPrincipal } from '../src/modules/access/access.service';
@@ -64,3 +66,18 @@ export async function benchReceipts(db: Knex, logger: Logger, seconds = Number(p
   console.log(`receipts: ${pdfs} PDFs signed and rendered in ${pdfSeconds.toFixed(1)} s = ${pdfsPerS}/s, ${Math.round(bytes / pdfs / 1024)} KiB each`);
   return { bench: 'receipts', receipts_issued: issued, receipts_per_s: receiptsPerS, pdfs_per_s: pdfsPerS, pdf_kib: Math.round(bytes / pdfs / 1024) };
 }
+
+/** Issuing is a write path: compared with pgbench TPS through `receipts_per_s`. */
+export const benchmark: Benchmark = {
+  name: 'receipts',
+  kind: 'write',
+  rate: 'receipts_per_s',
+  run: async (ctx) => {
+    try {
+      return await benchReceipts(ctx.db, ctx.logger, ctx.seconds);
+    } finally {
+      // Sweeps the payment paths requested must end before the harness closes the pool.
+      await stopRequestedReceiptIssuing(ctx.db);
+    }
+  },
+};

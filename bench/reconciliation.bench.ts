@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Benchmark } from './harness';
 import { fixedClock } from '../src/lib/clock';
 import type { Logger } from 'pino';
 import { loadPrincipal } from '../src/modules/access/access.service';
@@ -97,3 +98,11 @@ export async function benchReconciliation(db: Knex, logger: Logger, lines = 100_
   console.log(`reconciliation: ${count} lines in ${seconds.toFixed(2)} s; outcomes ${JSON.stringify(first.outcomes)}; re-run ${rerunSeconds.toFixed(2)} s, ${second.new_results} new`);
   return { lines: Number(count), seconds: +seconds.toFixed(2), lines_per_s: Math.round(Number(count) / seconds), rerun_seconds: +rerunSeconds.toFixed(2) };
 }
+
+/** Matching a day's statement is a bulk path: compared with the raw COPY rate through `lines_per_s`. */
+export const benchmark: Benchmark = {
+  name: 'reconciliation',
+  kind: 'bulk',
+  rate: 'lines_per_s',
+  run: (ctx) => benchReconciliation(ctx.db, ctx.logger),
+};

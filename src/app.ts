@@ -29,7 +29,10 @@ import { receiptRoutes } from './modules/receipts/receipts.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
-import { systemRoutes } from './modules/system/system.routes';
+import { registerDomainMetrics } from './modules/system/domain-metrics';
+import { type MetricsAccess, systemRoutes } from './modules/system/system.routes';
+import { createMetrics, type Metrics } from './lib/metrics';
+import { requestMetrics } from './http/request-metrics';
 
 export interface AppDeps {
   db: Knex;
@@ -52,6 +55,10 @@ export interface AppDeps {
   scheduler?: Scheduler;
   /** The banks' statement API the nightly job pulls (defaults to the bank simulator). */
   statementApi?: StatementApiSettings;
+  /** The Prometheus registry (main.ts shares it with the jobs); buildApp makes one when absent. */
+  metrics?: Metrics;
+  /** Who may read /metrics (config.metrics); open without a token when absent (tests). */
+  metricsAccess?: MetricsAccess;
 }
 
 /** The statement API settings in force: configured, or the simulator's on this service. */
@@ -119,11 +126,14 @@ function bodyParsers(kind: NonNullable<RouteDef['body']>): RequestHandler[] {
 }
 
 /** Builds the Express app without listening, for main.ts and for tests (which listen on port 0). */
-export function buildApp(deps: AppDeps): express.Express {
+export function buildApp(appDeps: AppDeps): express.Express {
+  const metrics = appDeps.metrics ?? createMetrics();
+  if (!appDeps.metrics) registerDomainMetrics(metrics, appDeps.db);
+  const deps: AppDeps = { ...appDeps, metrics };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestId, requestLogger(deps.logger));
+  app.use(requestId, requestLogger(deps.logger), requestMetrics(metrics));
 
   const authenticate = requireUser(deps);
   const idempotent = idempotency(deps);

@@ -37,6 +37,7 @@ export const ConfigSchema = z
     TAX_AUTHORITY_URL: z.url().optional(),
     TAX_OUTBOX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
     TAX_SUBMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
+    METRICS_TOKEN: z.string().min(16).optional(),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -68,6 +69,9 @@ export const ConfigSchema = z
         outboxEveryMs: env.TAX_OUTBOX_SECONDS * 1000,
         timeoutMs: env.TAX_SUBMIT_TIMEOUT_MS,
       },
+      // /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without one, open
+      // outside production and refused in production (metrics name routes, schools' volumes).
+      metrics: { token: env.METRICS_TOKEN, openWithoutToken: !isProduction },
       jwt: {
         privateKeyPem: env.JWT_PRIVATE_KEY,
         issuer: env.JWT_ISSUER,

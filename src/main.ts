@@ -8,7 +8,9 @@ import { migrateToLatest } from './db/migrate';
 import { createRegistryClient } from './integrations/population-registry/registry-client';
 import { createOidcClient } from './integrations/vneid/oidc-client';
 import { systemClock } from './lib/clock';
+import { createMetrics, recordJobRun } from './lib/metrics';
 import { createLogger } from './logger';
+import { registerDomainMetrics } from './modules/system/domain-metrics';
 import { loadOrCreateSigningKey } from './modules/identity/signing-keys';
 import { resumeInterruptedRuns } from './modules/invoices/invoices.service';
 import { processPendingBankEvents } from './modules/payments/bank-events.service';
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
   const statementApi = statementApiOf({ statementApi: config.statementApi, publicBaseUrl: config.publicBaseUrl });
   const taxUrl = config.taxAuthority.url;
   if (!taxUrl) logger.warn('TAX_AUTHORITY_URL is not set: receipts wait in the tax outbox until it is');
+  const metrics = createMetrics();
+  registerDomainMetrics(metrics, db);
   const scheduler = createScheduler(
     { db, clock, logger },
     scheduledJobs({
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
       receiptSweepMs: config.receiptSweepMs,
       taxOutbox: taxUrl ? { taxAuthority: createTaxAuthorityClient(taxUrl), timeoutMs: config.taxAuthority.timeoutMs, everyMs: config.taxAuthority.outboxEveryMs } : undefined,
     }),
+    { onRunFinished: (job, outcome, seconds) => recordJobRun(metrics, job, outcome, seconds) },
   );
   if (config.jobsEnabled) {
     scheduler.start();
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
 
   const populationRegistry = createRegistryClient({ baseUrl: config.populationRegistry.url, apiKey: config.populationRegistry.apiKey });
   const app = buildApp({
-    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, statementApi, scheduler,
+    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, statementApi, scheduler, metrics, metricsAccess: config.metrics,
     populationRegistry, registrySimulatorApiKey: config.vneid.simulator ? config.populationRegistry.apiKey : undefined,
   });
   const server = createServer(app);

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import { isUnstorableText } from '../lib/pg-errors';
 
 /**
  * The one error family. `code` is stable and documented in openapi.yaml; clients branch on it,
@@ -119,6 +120,11 @@ function fromBodyParserError(err: HttpishError): AppError | null {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof z.ZodError) return fromZodError(err, 'body');
+  // Text PostgreSQL cannot store (a NUL byte, `\u0000` in JSON) that a schema let through: the
+  // statement failed, so nothing was written, and the fault is the client's.
+  if (isUnstorableText(err)) return new ValidationError('VALIDATION_FAILED', 'The request holds a character that cannot be stored (NUL).');
+  // The router could not percent-decode a path parameter (`%ED%A0%80` is no UTF-8): the client's fault.
+  if (err instanceof URIError) return new ValidationError('VALIDATION_FAILED', 'The request path is invalid: a parameter is not percent-encoded UTF-8.', { param: 'path' });
   if (err && typeof err === 'object') {
     const mapped = fromBodyParserError(err as HttpishError);
     if (mapped) return mapped;

@@ -27,7 +27,8 @@ export const IdParam = (prefix: string) => z.string().regex(new RegExp(`^${prefi
 /** Cursor pagination: `limit` (1..100, default 20) and `starting_after` (the last id seen). */
 export const PaginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: z.string().min(1).max(100).optional(),
+  // No control characters: PostgreSQL refuses a NUL byte in text, and no id holds one.
+  starting_after: z.string().min(1).max(100).refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20), 'must not contain control characters').optional(),
 });
 export type PaginationQuery = z.output<typeof PaginationQuery>;
 

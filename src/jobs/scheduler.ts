@@ -53,7 +53,11 @@ const MINUTE_MS = 60_000;
 const previousDay = (fireAt: Date) => vietnamDate(new Date(fireAt.getTime() - 86_400_000));
 export const forPreviousDay = previousDay;
 
-export function createScheduler(deps: JobDeps, definitions: JobDefinition[], options: { runnerId?: string } = {}): Scheduler {
+export function createScheduler(
+  deps: JobDeps,
+  definitions: JobDefinition[],
+  options: { runnerId?: string; onRunFinished?: (job: string, outcome: 'ok' | 'failed', seconds: number) => void } = {},
+): Scheduler {
   const coordinator = createPgRunCoordinator(deps.db, deps.clock, options.runnerId);
   const jobs = new Map(definitions.map((d) => [d.name, d]));
   const inFlight = new Set<Promise<unknown>>();
@@ -94,10 +98,12 @@ export function createScheduler(deps: JobDeps, definitions: JobDefinition[], opt
     try {
       const result = await job.run({ ...deps, fireAt, forDate, schoolId: o.schoolId });
       deps.logger.info({ job: job.name, fire_at: fireAt.toISOString(), trigger, for_date: forDate, ms: Date.now() - started, result }, 'job run succeeded');
+      options.onRunFinished?.(job.name, 'ok', (Date.now() - started) / 1000);
       return await coordinator.finish(job.name, fireAt, { status: 'succeeded', result });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       deps.logger.error({ job: job.name, fire_at: fireAt.toISOString(), trigger, err: message }, 'job run failed');
+      options.onRunFinished?.(job.name, 'failed', (Date.now() - started) / 1000);
       return coordinator.finish(job.name, fireAt, { status: 'failed', error: message });
     }
   }

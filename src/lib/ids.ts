@@ -4,3 +4,8 @@ import { randomBytes } from 'node:crypto';
 export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(16).toString('hex')}`;
 }
+
+/** Whether `value` has the shape newId(prefix) gives; anything else names nothing and need not be looked up. */
+export function isId(prefix: string, value: string): boolean {
+  return value.length === prefix.length + 33 && value.startsWith(`${prefix}_`) && /^[0-9a-f]{32}$/.test(value.slice(prefix.length + 1));
+}

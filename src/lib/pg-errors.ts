@@ -6,3 +6,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const e = error as { code?: string; constraint?: string };
   return e.code === UNIQUE_VIOLATION && (constraint === undefined || e.constraint === constraint);
 }
+
+/** 22021 invalid byte sequence (a NUL in text), 22P05 untranslatable character (`\u0000` in jsonb). */
+export function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}

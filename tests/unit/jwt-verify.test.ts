@@ -28,3 +28,15 @@ test('every jwt.verify call in src/ passes an algorithms option', () => {
   expect(calls.length).toBeGreaterThanOrEqual(3);
   expect(calls.filter((c) => !/algorithms:\s*\[\s*'RS256'\s*\]/.test(c.args)).map((c) => c.file)).toEqual([]);
 });
+
+test('jsonwebtoken is only imported whole as `jwt`, so the check above sees every verify call', () => {
+  // A named import (`import { verify } from 'jsonwebtoken'`), an alias or a require would hide a call from the scan.
+  const offenders: string[] = [];
+  for (const file of sourceFiles(path.resolve(__dirname, '../../src'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:import\s+([^;]*?)\s+from\s+|require\()\s*['"]jsonwebtoken['"]/g)) {
+      if (m[1]?.trim() !== 'jwt') offenders.push(`${file}: ${m[0]}`);
+    }
+  }
+  expect(offenders).toEqual([]);
+});

@@ -13,6 +13,9 @@ export interface AccessTokenSettings {
   ttlSeconds: number;
 }
 
+/** Clock skew tolerated between instances for a token's issue time. */
+const ISSUED_AT_LEEWAY_SECONDS = 60;
+
 const AccessTokenClaims = z.object({
   sub: z.string().regex(/^\d{12}$/),
   roles: z.array(z.string()).optional(),
@@ -59,5 +62,7 @@ export function verifyAccessToken(settings: AccessTokenSettings, clock: Clock, t
   }
   const claims = AccessTokenClaims.safeParse(payload);
   if (!claims.success) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.');
+  // jsonwebtoken checks `nbf` but not `iat`: a token issued in the future was not issued by us.
+  if (claims.data.iat > Math.floor(clock.now().getTime() / 1000) + ISSUED_AT_LEEWAY_SECONDS) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.');
   return claims.data;
 }

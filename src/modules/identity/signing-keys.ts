@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** An RS256 key pair with a key id derived from the public key. */
@@ -33,8 +33,18 @@ export function loadOrCreateSigningKey(pem: string | undefined, dataDir: string,
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const generated = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(file, generated, { mode: 0o600, flag: 'wx' });
-  return signingKeyFromPem(generated);
+  // Several instances may start at once on one data folder: each writes a whole file of its own and
+  // links it into place (atomic, refused if one is there); every instance then uses the one that won.
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, generated, { mode: 0o600 });
+  try {
+    linkSync(temp, file);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EEXIST') throw e;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  return signingKeyFromPem(readFileSync(file, 'utf8'));
 }
 
 /** The public half as a JWK, for a JWKS document. */

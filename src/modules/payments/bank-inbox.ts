@@ -1,3 +1,5 @@
+import { BANK_ADAPTERS } from '../../integrations/banks';
+import { isId } from '../../lib/ids';
 import { type Notification, receiveBankNotifications } from './bank-events.service';
 import type { PaymentDeps, Reply } from './payments.service';
 
@@ -31,6 +33,12 @@ export class BankInbox {
   ) {}
 
   submit(note: Notification): Promise<Reply> {
+    // An id that is no endpoint id names no endpoint: answered like an unknown one, and kept out of
+    // the batch, whose endpoint lookup it would fail for everyone (PostgreSQL refuses a NUL byte).
+    if (!isId('bep', note.endpointId)) {
+      this.deps.logger.warn({ provider: note.provider, reason: 'unknown endpoint' }, 'bank notification rejected');
+      return Promise.resolve(BANK_ADAPTERS[note.provider].respond('invalid_signature'));
+    }
     return new Promise<Reply>((resolve, reject) => {
       this.waiting.push({ note, resolve, reject });
       this.pump();

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { directAdapter } from '../../integrations/banks/direct';
 import type { InboundRequest, NormalizedTransfer } from '../../integrations/banks/bank-adapter';
 import { vietnamDate } from '../../lib/clock';
+import { isId } from '../../lib/ids';
 import { parseVnd } from '../../lib/money';
 import { maskPersonalId } from '../../lib/personal-id';
 import { postJournals } from '../ledger/ledger.service';
@@ -67,6 +68,7 @@ async function openInvoices(db: Knex, schoolId: string, personId: string) {
 }
 
 async function loadEndpoint(db: Knex, endpointId: string): Promise<EndpointRow | undefined> {
+  if (!isId('bep', endpointId)) return undefined;
   return db('bank_endpoints as e')
     .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))
     .where({ 'e.id': endpointId, 'e.provider': 'billpay' })

@@ -8,6 +8,7 @@ import { IdParam, PaginationQuery, parseBody, parseParams, parseQuery } from '..
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
 import type { InboundRequest, Provider } from '../../integrations/banks/bank-adapter';
+import { outcomeOf } from '../../integrations/banks';
 import { AmountVnd } from '../fees/fees.schemas';
 import { BankInbox } from './bank-inbox';
 import { handleBillPayment } from './bill-payment.service';
@@ -102,6 +103,8 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
   const callback = (provider: Provider): RouteDef['handler'] => async (req: Request, res: Response) => {
     const { endpoint_id } = parseParams(EndpointParams, req);
     const reply = await inbox.submit({ provider, endpointId: endpoint_id, req: inbound(req) });
+    // A stored reply of an earlier delivery carries no outcome: this delivery is its replay.
+    res.locals.callbackOutcome = outcomeOf(reply) ?? (reply.status === 409 ? 'amount_mismatch' : 'replayed');
     res.status(reply.status).json(reply.body);
     // After commit and after the reply: receipts are issued in their own transaction (issue 5).
     requestReceiptIssuing(deps);
@@ -119,6 +122,7 @@ export function paymentRoutes(deps: { db: Knex; clock: Clock; logger: Logger }):
       handler: async (req, res) => {
         const { endpoint_id } = parseParams(EndpointParams, req);
         const result = await handleBillPayment(deps, endpoint_id, action, inbound(req));
+        res.locals.callbackOutcome = `${action}_${(result.body as { result_code?: string }).result_code ?? result.status}`;
         res.status(result.status).json(result.body);
         if (action !== 'inquiry') requestReceiptIssuing(deps);
       },
