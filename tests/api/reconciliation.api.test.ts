@@ -123,6 +123,8 @@ describe('accuracy: a statement with planted discrepancies of every kind', () =>
   test('every planted discrepancy is reported, nothing else, each tier records its rule, and a second run is identical', async () => {
     const day = '2026-11-21';
     app.clock.set(new Date('2026-11-21T03:00:00Z'));
+    // A token issued at the earlier clock: one from the future (iat) is refused.
+    staff = { authorization: `Bearer ${app.tokenFor(school.accountant)}` };
     const inv = await invoices(360, 0);
     const code = (i: number) => inv[i % inv.length]!.payment_code;
     let amount = 500_000;
@@ -234,6 +236,8 @@ describe('accuracy: a statement with planted discrepancies of every kind', () =>
     expectContract(report, 'get', '/v1/schools/{school_id}/reconciliation-report');
     expect(report.body).toMatchObject({ lines: rows.length, debits_vnd: 22_000, matched: { count: matched!.count }, exceptions: { missing_in_service: { count: 60 }, duplicate: { count: 25 } } });
     app.clock.set(new Date('2026-11-22T03:00:00Z'));
+    // A token issued at the earlier clock: one from the future (iat) is refused.
+    staff = { authorization: `Bearer ${app.tokenFor(school.accountant)}` };
   }, 120_000);
 });
 

@@ -11,7 +11,7 @@ import { demoSchool } from '../factories/demo';
 import { expectContract, openapi } from '../support/contract';
 import { type Fingerprint, fingerprint, fingerprintDiff } from '../support/db-fingerprint';
 import { type FuzzContext, type FuzzRequest, operationsOf, requestFor, resolve } from '../support/fuzz-requests';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { REGISTRY_API_KEY, startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * Every route of the table, fuzzed from its openapi.yaml description: FUZZ_REQUESTS requests
@@ -154,7 +154,9 @@ async function settledFingerprint(): Promise<Fingerprint> {
 /** What is wrong with an answer, or null. */
 function problemWith(r: FuzzRequest, a: Answer): string | null {
   if (a.status === 0) return String(a.body);
-  if (a.status >= 500) return `status ${a.status}`;
+  // A simulator of an outside system fails on demand (PUT /sim/tax/behaviour): its documented 5xx is its protocol, not ours.
+  const simulatorFailure = r.op.openapiPath.startsWith('/sim/') && (openapi.paths[r.op.openapiPath] as Record<string, { responses?: Record<string, unknown> }>)[r.method.toLowerCase()]?.responses?.[String(a.status)] !== undefined;
+  if (a.status >= 500 && !simulatorFailure) return `status ${a.status}`;
   const errorCode = (a.body as { error?: { code?: unknown } } | null)?.error?.code;
   if (a.status === 404 && errorCode === 'ROUTE_NOT_FOUND') {
     // Only when the path no longer matches the route (a segment that decoded to '/' or the method changed).
@@ -194,8 +196,11 @@ test(`fuzzing every route (${TOTAL} requests): no 5xx, every error in the docume
     identityProvider: { authorizationUrl: async () => '', exchangeCode: async () => Promise.reject(new Error('unused')) },
     vneidSimulator: { issuerUrl: 'http://x', clientId: 'c', clientSecret: 's', redirectUri: 'http://x/cb', key: app.vneidKey },
     publicBaseUrl: app.baseUrl,
+    registrySimulatorApiKey: REGISTRY_API_KEY,
   };
-  const operations = operationsOf(allRoutes(routeDeps));
+  // PUT /sim/tax/behaviour is the simulator's control knob (make the tax authority fail or hang for
+  // up to a minute per submission): fuzzing it would turn later requests into waits, not tests.
+  const operations = operationsOf(allRoutes(routeDeps)).filter((op) => !(op.method === 'put' && op.openapiPath === '/sim/tax/behaviour'));
   expect(operations.length).toBeGreaterThan(50);
   // One arbitrary per route, built once (building them per sample is what is slow).
   const anyRequest = fc.oneof(...operations.map((op) => requestFor(op, ctx)));

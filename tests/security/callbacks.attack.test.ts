@@ -8,6 +8,7 @@ import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { demoSchool } from '../factories/demo';
 import { fingerprint, fingerprintDiff } from '../support/db-fingerprint';
+import { settleRequestedReceiptIssuing } from '../../src/modules/receipts/receipt-issuing.service';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -81,9 +82,11 @@ function signed(target: Target, secret: string, now = app.clock.now()): SignedRe
   return { ...SIGNERS[target](transfer(), secret, now), path: `/callbacks/${target}/${endpoints.a.get(target)!.endpointId}` };
 }
 
-function send(r: SignedRequest & { path: string }, path = r.path) {
-  if (r.method === 'GET') return request(app.baseUrl).get(path).query(r.query).set(r.headers);
-  return request(app.baseUrl).post(path).set(r.headers).send(r.body ?? '');
+/** Sends a delivery and waits for the receipt sweep its payment requested, so the next fingerprint sees a still database. */
+async function send(r: SignedRequest & { path: string }, path = r.path): Promise<request.Response> {
+  const res = r.method === 'GET' ? await request(app.baseUrl).get(path).query(r.query).set(r.headers) : await request(app.baseUrl).post(path).set(r.headers).send(r.body ?? '');
+  await settleRequestedReceiptIssuing(app.db);
+  return res;
 }
 
 /**

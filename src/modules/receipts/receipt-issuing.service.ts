@@ -414,6 +414,16 @@ export function requestReceiptIssuing(deps: ReceiptDeps, delayMs = 50): void {
   }, delayMs).unref();
 }
 
+/** Waits until no requested sweep is scheduled or running (tests and tools that need the database still). */
+export async function settleRequestedReceiptIssuing(db: Knex): Promise<void> {
+  for (;;) {
+    const s = issuers.get(db);
+    if (!s || (!s.scheduled && !s.running)) return;
+    if (s.running) await s.running;
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Shutdown: no more requested sweeps on this database; waits for the one running. */
 export async function stopRequestedReceiptIssuing(db: Knex): Promise<void> {
   const state = issuers.get(db) ?? { scheduled: false, again: false, closed: true };
