@@ -431,22 +431,3 @@ export async function stopRequestedReceiptIssuing(db: Knex): Promise<void> {
   issuers.set(db, state);
   await state.running;
 }
-
-/** The periodic sweeper (main.ts): heals a crash between a payment's commit and its receipt. Returns a stop function. */
-export function startReceiptSweeper(deps: ReceiptDeps, everyMs: number): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = issuePendingReceipts(deps)
-      .then(() => undefined)
-      .catch((err: unknown) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'receipt sweep failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, everyMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}

@@ -135,22 +135,3 @@ export async function resendRejected(ctx: { db: Knex; clock: Clock; principal: P
     await recordAuditEvent(trx, { schoolId, actorPersonId: ctx.principal.personId, action: 'receipt.tax_resent', subjectType: 'receipt', subjectId: receiptId, requestId: ctx.requestId, at: now });
   });
 }
-
-/** Runs the worker every `everyMs` (main.ts; the scheduler of issue 7 takes this over). Returns a stop function that waits for a run. */
-export function startTaxOutboxWorker(deps: TaxOutboxDeps, everyMs: number): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = deliverTaxOutbox(deps)
-      .then(() => undefined)
-      .catch((err: unknown) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'tax outbox delivery failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, everyMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
-}
