@@ -118,8 +118,7 @@ export async function revokeMyLink(ctx: GuardianContext, linkId: string, reason:
     await repo.transitionLink(trx, linkId, [link.status], { status: 'revoked', at: now });
     await repo.insertEvent(trx, { link_id: linkId, from_status: link.status, to_status: 'revoked', actor_person_id: ctx.principal.personId, actor_role: 'guardian', at_school_id: null, note: reason ?? null, occurred_at: now });
   });
-  const [view] = await withHistory(ctx.db, [(await repo.findLink(ctx.db, linkId))!], vietnamDate(now));
-  return view!;
+  return viewOf(ctx.db, linkId, now);
 }
 
 /** Links of the school's students, for its staff (pending ones are the desk's work queue). */
