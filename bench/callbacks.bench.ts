@@ -10,7 +10,9 @@ import { systemClock } from '../src/lib/clock';
 import { loadPrincipal } from '../src/modules/access/access.service';
 import { generateSigningKey } from '../src/modules/identity/signing-keys';
 import { issueRunInvoices } from '../src/modules/invoices/invoices.service';
+import { settleRequestedReceiptIssuing } from '../src/modules/receipts/receipt-issuing.service';
 import { type Benchmark, measurePgbench } from './harness';
+import { backendCpuMs, backendCpuSpent, countStatements, cpuProfile, mainThreadCpuMs } from './profile';
 import { benchInvoices } from './invoices.bench';
 
 /**
@@ -105,7 +107,20 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   await drive(warmup, 60);
   await db.raw('ANALYZE');
   if (process.env.BENCH_PG_STATS) await db.raw('SELECT pg_stat_statements_reset()');
+  // Objective measures beside the rate: statements sent, the event loop's CPU and the backends' CPU,
+  // per callback (a busy machine slows each of them down, but does not change how many there are).
+  const backendsBefore = await backendCpuMs(db);
+  const statements = countStatements();
+  const profile = await cpuProfile(process.env.BENCH_CPU_PROFILE);
+  const cpuBefore = mainThreadCpuMs();
+  statements.start();
   const result = await drive(requests, seconds);
+  const counted = statements.stop();
+  await profile.stop();
+  const appCpuMs = mainThreadCpuMs() - cpuBefore;
+  // The sweeps the callbacks requested belong to their cost: settled before the backends are read.
+  await settleRequestedReceiptIssuing(db);
+  const dbCpuMs = backendCpuSpent(backendsBefore, await backendCpuMs(db));
   if (process.env.BENCH_PG_STATS) {
     const { rows } = await db.raw(`SELECT calls, round(total_exec_time::numeric, 1) AS ms, round((total_exec_time / calls)::numeric, 3) AS per, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`);
     console.table(rows);
@@ -121,6 +136,10 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   const perSecond = result.latencies.length / (result.elapsedMs / 1000);
   const payments = await db('payments').where({ school_id: school.id }).count<{ count: string }[]>('* as count');
   const recorded = Number(payments[0]!.count) - warmup.length;
+  const served = result.latencies.length;
+  const perCallback = (n: number) => +(n / Math.max(1, served)).toFixed(3);
+  console.log(`callbacks: per callback ${perCallback(counted.total)} round trips holding ${perCallback(counted.statements)} statements (${Object.entries(counted.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${perCallback(n)}`).join(', ')}), event loop ${perCallback(appCpuMs)} ms CPU, database backends ${perCallback(dbCpuMs)} ms CPU`);
+  if (process.env.BENCH_STATEMENTS) console.table(Object.entries(counted.byText).sort((a, b) => b[1].ms - a[1].ms).slice(0, 20).map(([q, e]) => ({ q, per_callback: perCallback(e.n), mean_ms: +(e.ms / e.n).toFixed(2) })));
   console.log(`callbacks: ${result.latencies.length} in ${(result.elapsedMs / 1000).toFixed(1)} s = ${perSecond.toFixed(0)}/s, p99 ${p99.toFixed(1)} ms, errors ${result.errors}, payments recorded ${recorded}${result.exhausted ? ' (ran out of invoices before the time was up)' : ''}`);
   return {
     bench: 'callbacks',
@@ -129,6 +148,11 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
     p99_ms: +p99.toFixed(1),
     errors: result.errors,
     ratio: +(perSecond / pgbenchTps).toFixed(3),
+    round_trips_per_callback: perCallback(counted.total),
+    statements_per_callback: perCallback(counted.statements),
+    transactions_per_callback: perCallback(counted.byKind.BEGIN ?? 0),
+    app_cpu_ms_per_callback: perCallback(appCpuMs),
+    db_cpu_ms_per_callback: perCallback(dbCpuMs),
   };
 }
 

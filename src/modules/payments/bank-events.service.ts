@@ -1,5 +1,5 @@
-import type { Knex } from 'knex';
 import type { Db } from '../../db/knex';
+import { PipelinedTransaction } from '../../db/pipelined-transaction';
 import { cols, type Fragment, unnestInsert } from '../../db/unnest';
 import type { InboundRequest, NormalizedTransfer, Outcome, Provider } from '../../integrations/banks/bank-adapter';
 import { BANK_ADAPTERS } from '../../integrations/banks';
@@ -8,7 +8,7 @@ import { parseVnd } from '../../lib/money';
 import { findPaymentCodes } from '../../lib/payment-code';
 import { maskPersonalIdsInText } from '../../lib/personal-id';
 import { ENTRY_COLUMNS, type EntryInput, JOURNAL_COLUMNS, type JournalInput, journalRows } from '../ledger/ledger.service';
-import { allocateOldestFirst, lockStudentsAndOpenInvoices, namedFirst, type PaymentDeps, type Reply, STATUS_FROM_PAID, type StudentRef } from './payments.service';
+import { allocateOldestFirst, lockStudentsAndOpenInvoices, moneyLocksStatement, namedFirst, type OpenInvoice, openInvoicesByStudent, openInvoicesStatement, type OpenInvoiceRow, type PaymentDeps, type Reply, STATUS_FROM_PAID, type StudentRef } from './payments.service';
 
 /**
  * Payments from bank notifications. Order of work (DESIGN.md 5, STYLE.md 7-9):
@@ -145,13 +145,21 @@ function attributionFor(ev: Pick<PayableEvent, 'school_id' | 'provider' | 'trans
   return invoice ? { person_id: invoice.person_id, payment_code: invoice.payment_code, invoice_id: invoice.id } : undefined;
 }
 
+/** The students whose money locks and open invoices a payment so attributed needs. */
+const studentsOf = (ev: Pick<PayableEvent, 'school_id'>, attribution: Attribution): StudentRef[] => [{ schoolId: ev.school_id, personId: attribution.person_id }];
+
+/** Takes the students' money locks and returns their open invoices, locked, per student (`school|person`), oldest due first. */
+type OpenInvoicesOf = (students: StudentRef[]) => Promise<Map<string, OpenInvoice[]>>;
+
 /**
  * Inside the caller's transaction: records one payment per event, allocates it (oldest due first;
  * payments of the batch for the same student one after the other, against the same locked
  * invoices), derives the invoices' paid amounts again, posts the journals, raises exceptions for
- * money put in suspense (and any others given) and marks the events processed.
+ * money put in suspense (and any others given) and marks the events processed. The students' locks
+ * and open invoices come from `openInvoicesOf`; everything is written by the one statement returned
+ * (undefined when there is nothing to write), which the caller runs in the same transaction.
  */
-async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; invoice?: Attribution }[], recordedReferences: Map<string, number>, otherExceptions: Record<string, unknown>[], now: Date): Promise<void> {
+async function recordPayments(openInvoicesOf: OpenInvoicesOf, all: { ev: PayableEvent; invoice?: Attribution }[], recordedReferences: Map<string, number>, otherExceptions: Record<string, unknown>[], now: Date): Promise<Fragment | undefined> {
   // One transfer reported by two providers watching the same account (SePay and Casso both read
   // the bank's statement) is recorded once: the bank's reference is unique within an account. A
   // report whose reference was recorded (before the lookup, or earlier in this batch) is marked
@@ -178,7 +186,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
   }
 
   const students: StudentRef[] = items.flatMap((a) => (a.invoice ? [{ schoolId: a.ev.school_id, personId: a.invoice.person_id }] : []));
-  const openOf = await lockStudentsAndOpenInvoices(trx, students);
+  const openOf = await openInvoicesOf(students);
 
   const payments: Record<string, unknown>[] = [];
   const allocations: Record<string, unknown>[] = [];
@@ -256,7 +264,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
         }]
       : []),
   ];
-  if (parts.length > 0) await trx.raw(`WITH ${parts.map((p, n) => `w${n} AS (${p.sql})`).join(', ')} SELECT 1`, parts.flatMap((p) => p.bindings));
+  return parts.length > 0 ? { sql: `WITH ${parts.map((p, n) => `w${n} AS (${p.sql})`).join(', ')} SELECT 1`, bindings: parts.flatMap((p) => p.bindings) } : undefined;
 }
 
 interface Verified {
@@ -275,6 +283,26 @@ interface Stored {
 
 /** Stores the events (a replay stores nothing) and settles the replies of replays; returns the new events and exceptions to raise. */
 async function storeEvents(db: Db, notes: Notification[], verified: Verified[], replies: Reply[], now: Date, logger: PaymentDeps['logger']): Promise<Stored> {
+  const store = storeStatement(notes, verified, now);
+  const { rows: inserted } = await db.raw<{ rows: InsertedEvent[] }>(store.sql, store.bindings);
+  return settleStored(async (read) => (await db.raw<{ rows: StoredEvent[] }>(read.sql, read.bindings)).rows, verified, inserted, replies, now, logger);
+}
+
+interface InsertedEvent {
+  id: string;
+  school_id: string;
+  endpoint_id: string;
+  external_id: string;
+}
+
+interface StoredEvent extends InsertedEvent {
+  amount_vnd: string;
+  response_status: number;
+  response_body: unknown;
+}
+
+/** The statement that stores the verified notifications (`ON CONFLICT DO NOTHING`), returning the rows it inserted. */
+function storeStatement(notes: Notification[], verified: Verified[], now: Date): Fragment {
   // Inserted in key order, as payments are below: two batches in flight that hold some of the same
   // keys then wait on each other in one order instead of deadlocking.
   const inKeyOrder = [...verified].sort((x, y) => cmp(eventKey(x.endpoint.school_id, x.endpoint.id, x.transfer.externalId), eventKey(y.endpoint.school_id, y.endpoint.id, y.transfer.externalId)));
@@ -297,11 +325,14 @@ async function storeEvents(db: Db, notes: Notification[], verified: Verified[], 
     response_status: v.reply.status,
     response_body: JSON.stringify(v.reply.body),
   })));
-  const { rows: inserted } = await db.raw<{ rows: { id: string; school_id: string; endpoint_id: string; external_id: string }[] }>(
-    `${store.sql} ON CONFLICT (school_id, endpoint_id, external_id) DO NOTHING RETURNING id, school_id, endpoint_id, external_id`,
-    store.bindings,
-  );
+  return { sql: `${store.sql} ON CONFLICT (school_id, endpoint_id, external_id) DO NOTHING RETURNING id, school_id, endpoint_id, external_id`, bindings: store.bindings };
+}
 
+/**
+ * From the rows the store inserted: the new events, the replies of replays (their stored rows read
+ * through `readStored`) and the exceptions to raise.
+ */
+async function settleStored(readStored: (statement: Fragment) => Promise<StoredEvent[]>, verified: Verified[], inserted: InsertedEvent[], replies: Reply[], now: Date, logger: PaymentDeps['logger']): Promise<Stored> {
   // The first notification of a key in the batch owns the stored row; any other is a replay.
   const storedId = new Map(inserted.map((r) => [eventKey(r.school_id, r.endpoint_id, r.external_id), r.id]));
   const fresh: Stored['fresh'] = [];
@@ -320,9 +351,11 @@ async function storeEvents(db: Db, notes: Notification[], verified: Verified[], 
 
   const exceptions: Record<string, unknown>[] = [];
   if (replays.length > 0) {
-    const stored = await db('bank_events')
-      .whereIn(['school_id', 'endpoint_id', 'external_id'], replays.map((v) => [v.endpoint.school_id, v.endpoint.id, v.transfer.externalId]))
-      .select<{ id: string; school_id: string; endpoint_id: string; external_id: string; amount_vnd: string; response_status: number; response_body: unknown }[]>('id', 'school_id', 'endpoint_id', 'external_id', 'amount_vnd', 'response_status', 'response_body');
+    const stored = await readStored({
+      sql: `SELECT id, school_id, endpoint_id, external_id, amount_vnd, response_status, response_body FROM bank_events
+            WHERE (school_id, endpoint_id, external_id) IN (SELECT * FROM unnest(?::text[], ?::text[], ?::text[]))`,
+      bindings: [replays.map((v) => v.endpoint.school_id), replays.map((v) => v.endpoint.id), replays.map((v) => v.transfer.externalId)],
+    });
     const storedOf = new Map(stored.map((s) => [eventKey(s.school_id, s.endpoint_id, s.external_id), s]));
     for (const v of replays) {
       const existing = storedOf.get(eventKey(v.endpoint.school_id, v.endpoint.id, v.transfer.externalId))!;
@@ -410,9 +443,29 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
   const payable = (s: Stored) => s.fresh.filter((v) => !v.ignored);
   const toEvent = (v: Stored['fresh'][number]): PayableEvent => ({ id: v.eventId, school_id: v.endpoint.school_id, provider: v.endpoint.provider, transfer: v.transfer, collection_account_id: v.endpoint.collection_account_id, account_number: v.endpoint.account_number });
   try {
-    await deps.db.transaction(async (trx) => {
-      const stored = await storeEvents(trx, notes, verified, replies, now, deps.logger);
-      await recordPayments(trx, payable(stored).map((v) => ({ ev: toEvent(v), invoice: attributionFor(toEvent(v), found) })), found.recordedReferences, stored.exceptions, now);
+    // Two round trips for the transaction (PipelinedTransaction): BEGIN, the store, the money locks
+    // and the open invoices in the first, in that order, each statement with its own snapshot; the
+    // write and COMMIT in the second (plus one to read the stored rows when there are replays). The
+    // locks are taken for every notification that may pay, replays too, since which ones are
+    // replays is known only once the store has run.
+    const mayPay = verified.filter((v) => !v.ignored).flatMap((v) => {
+      const attribution = attributionFor(asEvent(v), found);
+      return attribution ? studentsOf(v.endpoint, attribution) : [];
+    });
+    await PipelinedTransaction.run(deps.db, async (tx) => {
+      const [inserted, , open] = await tx.begin([storeStatement(notes, verified, now), ...(mayPay.length > 0 ? [moneyLocksStatement(mayPay)!, openInvoicesStatement(mayPay)] : [])]);
+      const locked = new Set(mayPay.map((s) => `${s.schoolId}|${s.personId}`));
+      const openOf = openInvoicesByStudent((open ?? []) as unknown as OpenInvoiceRow[]);
+      const stored = await settleStored((read) => tx.query<StoredEvent & Record<string, unknown>>(read), verified, inserted as unknown as InsertedEvent[], replies, now, deps.logger);
+      const write = await recordPayments(
+        // Students not locked above (none, unless attribution changes between the two calls) are locked now, with all the others again, in one order.
+        async (students) => (students.every((s) => locked.has(`${s.schoolId}|${s.personId}`)) ? openOf : lockInTransaction(tx, [...mayPay, ...students])),
+        payable(stored).map((v) => ({ ev: toEvent(v), invoice: attributionFor(toEvent(v), found) })),
+        found.recordedReferences,
+        stored.exceptions,
+        now,
+      );
+      await tx.commit(write ? [write] : []);
     });
   } catch (err) {
     // The money exists whatever went wrong: store the events alone, then process them one by one
@@ -423,6 +476,14 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
     await processBankEventsIsolated(deps, payable(stored).map((v) => ({ schoolId: v.endpoint.school_id, eventId: v.eventId })));
   }
   return replies;
+}
+
+/** Money locks and open invoices inside a pipelined transaction, one round trip each (locks first, then a statement with a new snapshot). */
+async function lockInTransaction(tx: PipelinedTransaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
+  const locks = moneyLocksStatement(students);
+  if (!locks) return new Map();
+  await tx.query(locks);
+  return openInvoicesByStudent(await tx.query<OpenInvoiceRow & Record<string, unknown>>(openInvoicesStatement(students)));
 }
 
 export interface EventRef {
@@ -451,7 +512,8 @@ export async function processBankEvents(deps: Pick<PaymentDeps, 'db' | 'clock'>,
     const events = locked.sort((x, y) => Number(x.n) - Number(y.n));
     if (events.length === 0) return;
     const found = await lookUp(trx, events);
-    await recordPayments(trx, events.map((ev) => ({ ev, invoice: attributionFor(ev, found) })), found.recordedReferences, [], now);
+    const write = await recordPayments((students) => lockStudentsAndOpenInvoices(trx, students), events.map((ev) => ({ ev, invoice: attributionFor(ev, found) })), found.recordedReferences, [], now);
+    if (write) await trx.raw(write.sql, write.bindings);
   });
 }
 

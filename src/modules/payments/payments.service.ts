@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/knex';
+import type { Fragment } from '../../db/unnest';
 import { AppError, UnprocessableError } from '../../http/errors';
 import { toPage, type Page } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
@@ -116,9 +117,15 @@ const moneyLockKey = (r: StudentRef) => `student-money:${r.schoolId}:${r.personI
  * the key; keys that share a number share the lock), so two batches cannot deadlock on each other.
  */
 export async function lockStudentsMoney(trx: Knex.Transaction, students: StudentRef[]): Promise<void> {
+  const statement = moneyLocksStatement(students);
+  if (statement) await trx.raw(statement.sql, statement.bindings);
+}
+
+/** The statement that takes the students' money locks (none when there are no students). */
+export function moneyLocksStatement(students: StudentRef[]): Fragment | undefined {
   const keys = [...new Set(students.map(moneyLockKey))];
-  if (keys.length === 0) return;
-  await trx.raw('SELECT pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1) l', [keys]);
+  if (keys.length === 0) return undefined;
+  return { sql: 'SELECT pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1) l', bindings: [keys] };
 }
 
 export async function lockStudentMoney(trx: Knex.Transaction, schoolId: string, personIds: string[]): Promise<void> {
@@ -138,17 +145,37 @@ export async function lockStudentsAndOpenInvoices(trx: Knex.Transaction, student
 
 /** The students' open invoices, locked, per student (`school|person`), oldest due first; the caller holds their money locks. */
 async function readOpenInvoicesForUpdate(trx: Knex.Transaction, students: StudentRef[]): Promise<Map<string, OpenInvoice[]>> {
-  const byStudent = new Map<string, OpenInvoice[]>();
-  if (students.length === 0) return byStudent;
-  const { rows } = await trx.raw<{ rows: { id: string; school_id: string; person_id: string; total_vnd: string; credited_vnd: string; paid_vnd: string }[] }>(
-    `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd
+  if (students.length === 0) return new Map();
+  const statement = openInvoicesStatement(students);
+  const { rows } = await trx.raw<{ rows: OpenInvoiceRow[] }>(statement.sql, statement.bindings);
+  return openInvoicesByStudent(rows);
+}
+
+export interface OpenInvoiceRow {
+  id: string;
+  school_id: string;
+  person_id: string;
+  total_vnd: string;
+  credited_vnd: string;
+  paid_vnd: string;
+}
+
+/** The statement that locks the students' open invoices and reads them, oldest due first (to be run after their money locks, as a statement of its own). */
+export function openInvoicesStatement(students: StudentRef[]): Fragment {
+  return {
+    sql: `SELECT i.id, i.school_id, i.person_id, i.total_vnd, i.credited_vnd, i.paid_vnd
      FROM invoices i JOIN (SELECT DISTINCT * FROM unnest(?::text[], ?::text[])) AS t(school_id, person_id)
        ON i.school_id = t.school_id AND i.person_id = t.person_id
      WHERE i.status IN ('open', 'partially_paid')
      ORDER BY i.school_id, i.person_id, i.due_on, i.number, i.id
      FOR UPDATE OF i`,
-    [students.map((s) => s.schoolId), students.map((s) => s.personId)],
-  );
+    bindings: [students.map((s) => s.schoolId), students.map((s) => s.personId)],
+  };
+}
+
+/** The rows of `openInvoicesStatement` per student (`school|person`), in their order. */
+export function openInvoicesByStudent(rows: OpenInvoiceRow[]): Map<string, OpenInvoice[]> {
+  const byStudent = new Map<string, OpenInvoice[]>();
   for (const r of rows) {
     const key = `${r.school_id}|${r.person_id}`;
     const list = byStudent.get(key) ?? [];
