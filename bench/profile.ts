@@ -29,8 +29,10 @@ export const mainThreadCpuMs = () => procCpuMs(`/proc/${process.pid}/task/${proc
 
 /** CPU of every backend connected to the database `db` uses (the pool's connections), summed. */
 export async function backendCpuMs(db: Knex): Promise<Map<number, number>> {
-  // Client backends only: an autovacuum worker that happens to be on the database is not the service's work.
-  const { rows } = await db.raw<{ rows: { pid: number }[] }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`);
+  // Client backends only: an autovacuum worker that happens to be on the database is not the
+  // service's work. The backend asking counts too: leaving it out of one reading would count all
+  // its past work (an ANALYZE, the warm-up) in the other.
+  const { rows } = await db.raw<{ rows: { pid: number }[] }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`);
   return new Map(rows.map((r) => [r.pid, procCpuMs(`/proc/${r.pid}/stat`)]));
 }
 

@@ -31,16 +31,21 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
  * - A delivery that got no answer (its process died, or refused the connection) or a 5xx is sent
  *   again, as a bank would, re-signed at the time it is sent.
  *
- * Afterwards (tests/chaos/storm-checks.ts): exactly one payment and one bank event per
- * transaction, every event processed, no ledger violation, every invoice's paid amount equal to
- * its allocations; and here, every delivery of a transaction that was answered got the same
- * answer as the first. Prints one JSON line of figures; exits 1 when anything failed.
+ * Afterwards, once the retry job, the receipt sweep and the tax outbox have finished (waited for
+ * up to STORM_SETTLE_MS, 180 s), the checks of tests/chaos/storm-checks.ts: exactly one payment and
+ * one bank event per transaction, every event processed, no ledger violation, every invoice's paid
+ * amount equal to its allocations, every payment receipted, every receipt series numbered 1..N
+ * without a gap, the tax outbox drained; and here, every delivery of a transaction that was
+ * answered got the same answer as the first. Prints one JSON line of figures; exits 1 when
+ * anything failed.
  */
 const TRANSACTIONS = Number(process.env.STORM_TRANSACTIONS ?? 10_000);
 const DELIVERIES_EACH = 3;
 const CONCURRENCY = Number(process.env.STORM_CONCURRENCY ?? 100);
 const PROCESSES = 3;
 const KILL_EVERY_MS = Number(process.env.STORM_KILL_EVERY_MS ?? 3000);
+/** How long the storm waits, after the last delivery, for the retry job, the receipt sweep and the tax outbox to finish. */
+const SETTLE_MS = Number(process.env.STORM_SETTLE_MS ?? 180_000);
 const PROVIDERS: Provider[] = ['sepay', 'casso', 'direct'];
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -144,11 +149,14 @@ async function main(): Promise<void> {
 
     // The services.
     const basePort = await findFreePort();
-    const env = { ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, SEED_DEMO_DATA: 'false', LOG_LEVEL: 'warn', DATA_DIR: path.join(dir, 'data'), DB_POOL_MAX: '10', BANK_EVENT_RETRY_SECONDS: '2', SHUTDOWN_TIMEOUT_MS: '1000' };
+    const env = { ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, SEED_DEMO_DATA: 'false', LOG_LEVEL: 'warn', DATA_DIR: path.join(dir, 'data'), DB_POOL_MAX: '10', BANK_EVENT_RETRY_SECONDS: '2', SHUTDOWN_TIMEOUT_MS: '1000',
+      // The scheduled receipt sweep and tax outbox every 2 s (a killed process's payments are receipted by the next sweep of another), and a submission lease of 6 s (3 x the timeout).
+      RECEIPT_SWEEP_SECONDS: '2', TAX_OUTBOX_SECONDS: '2', TAX_SUBMIT_TIMEOUT_MS: '2000' };
     const startService = (s: Service) => {
       // Each service's log goes to a file of its own (STORM_KEEP=1 keeps the folder to read them).
       const out = openSync(path.join(dir, `service-${s.index}.log`), 'a');
-      s.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...env, PORT: String(s.port) }, stdio: ['ignore', out, out] });
+      // Each service's tax authority is its own simulator (PUBLIC_BASE_URL/sim/tax).
+      s.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...env, PORT: String(s.port), PUBLIC_BASE_URL: `http://127.0.0.1:${s.port}` }, stdio: ['ignore', out, out] });
       closeSync(out);
       s.up = false;
       const child = s.child;
@@ -262,17 +270,25 @@ async function main(): Promise<void> {
     clearInterval(killer);
     clearInterval(progress);
     if (pgRestarting) await pgRestarting;
-    log(`storm over in ${stormSeconds.toFixed(1)} s; waiting for every stored event to be processed`);
+    log(`storm over in ${stormSeconds.toFixed(1)} s; waiting for the retry job, the receipt sweep and the tax outbox`);
 
-    // Events stored by a process that died before processing them are picked up by the retry job.
+    // Events stored by a process that died before processing them are picked up by the retry job;
+    // receipts are issued by the sweeps and sent by the outbox jobs of the three services.
     await db.destroy();
     db = createDb(databaseUrl, 4);
-    await waitUntil('every bank event processed', async () => Number((await db('bank_events').where({ status: 'received' }).count<{ count: string }[]>('* as count'))[0]!.count) === 0, 60_000).catch((e: Error) => log(e.message));
+    const ctx = { db, schoolId: school!.id, transactions: TRANSACTIONS };
+    const settleStarted = Date.now();
+    for (const check of STORM_CHECKS) {
+      if (!check.settled) continue;
+      await waitUntil(`${check.name} settled`, () => check.settled!(ctx), Math.max(0, SETTLE_MS - (Date.now() - settleStarted))).catch((e: Error) => log(e.message));
+    }
+    const settleSeconds = (Date.now() - settleStarted) / 1000;
+    log(`settled in ${settleSeconds.toFixed(1)} s`);
 
     const problems: string[] = [];
-    const figures: Record<string, number | string> = {};
+    const figures: Record<string, number | string> = { settle_s: +settleSeconds.toFixed(1) };
     for (const check of STORM_CHECKS) {
-      const result = await check.run({ db, schoolId: school!.id, transactions: TRANSACTIONS });
+      const result = await check.run(ctx);
       figures[check.name] = result.figure;
       problems.push(...result.problems.map((p) => `${check.name}: ${p}`));
     }
