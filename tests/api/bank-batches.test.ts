@@ -104,6 +104,27 @@ test('a replay inside the batch is answered like the first and records one payme
   expect(await invoice(older.id)).toMatchObject({ status: 'partially_paid', paid_vnd: '10000' });
 });
 
+test('a batch\'s text reaches the database verbatim, whatever it holds (the batch writes its values into its statements as literals)', async () => {
+  const { person, older } = await studentWithTwoInvoices(12);
+  const description = `HP ${older.payment_code} O'Brien \\ \\' ? $1 ?? "x"; DROP TABLE payments; -- Học phí 😀 \t E'x'`;
+  const tricky = note({ amountVnd: 10_000, description, payerName: "L\u00ea Th\u1ecb 'Ả' \\" });
+  const plain = note({ amountVnd: 5_000, description: `HP ${older.payment_code}` });
+  // Stored and recorded by the batch's own transaction, not by the fallback (which would log an error).
+  const watched = createLogger('silent');
+  const errors = jest.spyOn(watched, 'error');
+  const replies = await receiveBankNotifications({ ...deps(), logger: watched }, [tricky, plain, tricky]);
+  expect(errors).not.toHaveBeenCalled();
+  expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+  expect(replies[2]).toEqual(replies[0]);
+  const stored = await app.db('bank_events').where({ school_id: school.id }).whereIn('external_id', [`BATCH-${seq - 1}`, `BATCH-${seq}`]).orderBy('external_id').select('external_id', 'raw_body', 'raw_headers', 'description', 'status');
+  expect(stored).toEqual([
+    { external_id: `BATCH-${seq - 1}`, raw_body: tricky.req.rawBody.toString('utf8'), raw_headers: tricky.req.headers, description, status: 'processed' },
+    { external_id: `BATCH-${seq}`, raw_body: plain.req.rawBody.toString('utf8'), raw_headers: plain.req.headers, description: `HP ${older.payment_code}`, status: 'processed' },
+  ]);
+  expect(await app.db('payments').where({ school_id: school.id, person_id: person }).whereIn('amount_vnd', [10_000, 5_000]).count<{ count: string }[]>('* as count')).toEqual([{ count: '2' }]);
+  expect(await invoice(older.id)).toMatchObject({ status: 'partially_paid', paid_vnd: '15000' });
+});
+
 test('an event whose processing fails is still stored and acknowledged, the others of its batch are paid, and the retry pays it once the fault is gone', async () => {
   const a = await studentWithTwoInvoices(2);
   const b = await studentWithTwoInvoices(3);

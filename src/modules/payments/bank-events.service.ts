@@ -382,15 +382,45 @@ async function settleStored(readStored: (statement: Fragment) => Promise<StoredE
   return { fresh, exceptions };
 }
 
+/**
+ * How long an endpoint read from the database is used without reading it again. An endpoint is
+ * written once, with its secret and account, and never updated or deleted (no code path does;
+ * a new endpoint is a new id, read at its first notification), so a batch need not spend one of
+ * its four round trips reading it again. An id that names no endpoint is never kept. Should secrets
+ * become rotatable, a rotation must allow for this (an old secret stays usable up to this long).
+ */
+const ENDPOINT_CACHE_MS = 60_000;
+const endpointCaches = new WeakMap<Db, Map<string, { endpoint: Endpoint; until: number }>>();
+
+/** The endpoints of the given ids that exist, with their collection account's number; from the cache or one query. */
+async function loadEndpoints(db: Db, ids: string[]): Promise<Map<string, Endpoint>> {
+  let cache = endpointCaches.get(db);
+  if (!cache) endpointCaches.set(db, (cache = new Map()));
+  const now = performance.now();
+  const found = new Map<string, Endpoint>();
+  const missing: string[] = [];
+  for (const id of new Set(ids)) {
+    const kept = cache.get(id);
+    if (kept && kept.until > now) found.set(id, kept.endpoint);
+    else missing.push(id);
+  }
+  if (missing.length === 0) return found;
+  const endpoints = await db('bank_endpoints as e')
+    .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))
+    .whereIn('e.id', missing)
+    .select<Endpoint[]>('e.id', 'e.school_id', 'e.provider', 'e.secret', 'e.collection_account_id', 'a.account_number');
+  for (const e of endpoints) {
+    found.set(e.id, e);
+    cache.set(e.id, { endpoint: e, until: now + ENDPOINT_CACHE_MS });
+  }
+  return found;
+}
+
 /** Takes providers' notifications from the wire to stored and processed events; one reply each, in order. */
 export async function receiveBankNotifications(deps: PaymentDeps, notes: Notification[]): Promise<Reply[]> {
   const now = deps.clock.now();
   const replies: Reply[] = new Array<Reply>(notes.length);
-  const endpoints = await deps.db('bank_endpoints as e')
-    .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))
-    .whereIn('e.id', [...new Set(notes.map((n) => n.endpointId))])
-    .select<Endpoint[]>('e.id', 'e.school_id', 'e.provider', 'e.secret', 'e.collection_account_id', 'a.account_number');
-  const endpointOf = new Map(endpoints.map((e) => [e.id, e]));
+  const endpointOf = await loadEndpoints(deps.db, notes.map((n) => n.endpointId));
 
   const verified: Verified[] = [];
   notes.forEach((note, n) => {
