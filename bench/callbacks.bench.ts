@@ -110,7 +110,9 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   // Objective measures beside the rate: statements sent, the event loop's CPU and the backends' CPU,
   // per callback (a busy machine slows each of them down, but does not change how many there are).
   const backendsBefore = await backendCpuMs(db);
-  const statements = countStatements();
+  // BENCH_EXPLAIN_WRITE=1: one batch's write statement runs under EXPLAIN ANALYZE, and its plan is printed.
+  const explain = process.env.BENCH_EXPLAIN_WRITE ? { match: /^WITH w0 AS \(INSERT INTO payments/, plans: [] as string[] } : undefined;
+  const statements = countStatements(explain);
   const profile = await cpuProfile(process.env.BENCH_CPU_PROFILE);
   const cpuBefore = mainThreadCpuMs();
   statements.start();
@@ -139,6 +141,7 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   const served = result.latencies.length;
   const perCallback = (n: number) => +(n / Math.max(1, served)).toFixed(3);
   console.log(`callbacks: per callback ${perCallback(counted.total)} round trips holding ${perCallback(counted.statements)} statements (${Object.entries(counted.byKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${perCallback(n)}`).join(', ')}), event loop ${perCallback(appCpuMs)} ms CPU, database backends ${perCallback(dbCpuMs)} ms CPU`);
+  if (explain) console.log(`callbacks: one batch's write statement:\n${explain.plans[0] ?? '(none seen)'}`);
   if (process.env.BENCH_STATEMENTS) console.table(Object.entries(counted.byText).sort((a, b) => b[1].ms - a[1].ms).slice(0, 20).map(([q, e]) => ({ q, per_callback: perCallback(e.n), mean_ms: +(e.ms / e.n).toFixed(2) })));
   console.log(`callbacks: ${result.latencies.length} in ${(result.elapsedMs / 1000).toFixed(1)} s = ${perSecond.toFixed(0)}/s, p99 ${p99.toFixed(1)} ms, errors ${result.errors}, payments recorded ${recorded}${result.exhausted ? ' (ran out of invoices before the time was up)' : ''}`);
   return {

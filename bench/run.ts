@@ -98,7 +98,16 @@ async function main(): Promise<void> {
           console.log(`seed: migrate + seed ${summary.seed_ms} ms`);
         }
         const started = performance.now();
-        const figures: Figures = await benchmark.run({ db, databaseUrl: scratch.databaseUrl, logger: createLogger('silent'), seconds, yardsticks });
+        let figures: Figures;
+        try {
+          figures = await benchmark.run({ db, databaseUrl: scratch.databaseUrl, logger: createLogger('silent'), seconds, yardsticks });
+        } catch (err) {
+          // One benchmark failing does not cost the others their figures: the summary says which failed, and the run exits 1.
+          console.error(`${benchmark.name}: failed`, err);
+          summary[benchmark.name] = { error: err instanceof Error ? err.message : String(err), wall_s: +((performance.now() - started) / 1000).toFixed(1) };
+          process.exitCode = 1;
+          continue;
+        }
         const yardstick = yardstickOf(benchmark.kind);
         const rateName = benchmark.rate || Object.keys(figures).find((k) => k.endsWith('_per_s')) || '';
         const rate = Number(figures[rateName]);
