@@ -50,8 +50,9 @@ export class PipelinedTransaction {
   /** BEGIN and the statements, in one round trip; the rows of each statement, in order. */
   async begin(statements: Fragment[]): Promise<Record<string, unknown>[][]> {
     if (this.state !== 'idle') throw new Error('pipelined transaction already begun');
+    const text = ['BEGIN', ...statements.map(inlineValues)];
     this.state = 'open';
-    return (await this.send(['BEGIN', ...statements.map(inlineValues)])).slice(1);
+    return (await this.send(text)).slice(1);
   }
 
   /** One parameterized statement inside the transaction (its own round trip). */
