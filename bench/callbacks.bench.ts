@@ -62,6 +62,9 @@ Promise.all(Array.from({ length: concurrency }, one)).then(() => {
 });
 `;
 
+/** Callbacks in flight at once (BENCH_CONCURRENCY, default 50; 1 measures one callback's latency alone). */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+
 export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logger, seconds = Number(process.env.BENCH_SECONDS ?? 30), pgbenchTpsOfThisRun?: number): Promise<Record<string, number | string>> {
   // The yardstick: measured by the harness for the whole run, or here when run on its own.
   const pgbenchTps = pgbenchTpsOfThisRun ?? (await measurePgbench(databaseUrl, seconds));
@@ -97,7 +100,7 @@ export async function benchCallbacks(db: Knex, databaseUrl: string, logger: Logg
   }));
   const drive = (batch: typeof requests, forSeconds: number) =>
     new Promise<{ latencies: number[]; done: number[]; errors: number; elapsedMs: number; exhausted: boolean }>((resolve, reject) => {
-      const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { base, requests: batch, concurrency: 50, seconds: forSeconds } });
+      const worker = new Worker(LOAD_WORKER, { eval: true, workerData: { base, requests: batch, concurrency: CONCURRENCY, seconds: forSeconds } });
       worker.once('message', resolve);
       worker.once('error', reject);
     });

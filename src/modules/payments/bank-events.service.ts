@@ -259,7 +259,8 @@ async function recordPayments(openInvoicesOf: OpenInvoicesOf, all: { ev: Payable
     ...(exceptions.length > 0 ? [unnestInsert('payment_exceptions', EXCEPTION_COLUMNS, exceptions)] : []),
     ...(all.length > 0
       ? [{
-          sql: `UPDATE bank_events ev SET status = t.status, processed_at = ? FROM unnest(?::text[], ?::text[], ?::text[]) AS t(school_id, id, status) WHERE ev.school_id = t.school_id AND ev.id = t.id`,
+          // Events the batch stored as processed already (in this transaction) are not written again.
+          sql: `UPDATE bank_events ev SET status = t.status, processed_at = ? FROM unnest(?::text[], ?::text[], ?::text[]) AS t(school_id, id, status) WHERE ev.school_id = t.school_id AND ev.id = t.id AND ev.status <> t.status`,
           bindings: [now, [...items.map((i) => i.ev.school_id), ...duplicates.map((e) => e.school_id)], [...items.map((i) => i.ev.id), ...duplicates.map((e) => e.id)], [...items.map(() => 'processed'), ...duplicates.map(() => 'duplicate')]],
         }]
       : []),
@@ -283,7 +284,7 @@ interface Stored {
 
 /** Stores the events (a replay stores nothing) and settles the replies of replays; returns the new events and exceptions to raise. */
 async function storeEvents(db: Db, notes: Notification[], verified: Verified[], replies: Reply[], now: Date, logger: PaymentDeps['logger']): Promise<Stored> {
-  const store = storeStatement(notes, verified, now);
+  const store = storeStatement(notes, verified, now, 'received');
   const { rows: inserted } = await db.raw<{ rows: InsertedEvent[] }>(store.sql, store.bindings);
   return settleStored(async (read) => (await db.raw<{ rows: StoredEvent[] }>(read.sql, read.bindings)).rows, verified, inserted, replies, now, logger);
 }
@@ -301,8 +302,13 @@ interface StoredEvent extends InsertedEvent {
   response_body: unknown;
 }
 
-/** The statement that stores the verified notifications (`ON CONFLICT DO NOTHING`), returning the rows it inserted. */
-function storeStatement(notes: Notification[], verified: Verified[], now: Date): Fragment {
+/**
+ * The statement that stores the verified notifications (`ON CONFLICT DO NOTHING`), returning the
+ * rows it inserted. Those that may pay are stored `received`, or `processed` when the same
+ * transaction records their payments (then the write need not update each row again; the write
+ * still marks a reported-twice transfer `duplicate`).
+ */
+function storeStatement(notes: Notification[], verified: Verified[], now: Date, payable: 'received' | 'processed'): Fragment {
   // Inserted in key order, as payments are below: two batches in flight that hold some of the same
   // keys then wait on each other in one order instead of deadlocking.
   const inKeyOrder = [...verified].sort((x, y) => cmp(eventKey(x.endpoint.school_id, x.endpoint.id, x.transfer.externalId), eventKey(y.endpoint.school_id, y.endpoint.id, y.transfer.externalId)));
@@ -320,8 +326,8 @@ function storeStatement(notes: Notification[], verified: Verified[], now: Date):
     raw_body: notes[v.n]!.req.rawBody.toString('utf8'),
     raw_query: JSON.stringify(notes[v.n]!.req.query),
     received_at: now,
-    status: v.ignored ? 'ignored' : 'received',
-    processed_at: v.ignored ? now : null,
+    status: v.ignored ? 'ignored' : payable,
+    processed_at: v.ignored || payable === 'processed' ? now : null,
     response_status: v.reply.status,
     response_body: JSON.stringify(v.reply.body),
   })));
@@ -483,7 +489,7 @@ export async function receiveBankNotifications(deps: PaymentDeps, notes: Notific
       return attribution ? studentsOf(v.endpoint, attribution) : [];
     });
     await PipelinedTransaction.run(deps.db, async (tx) => {
-      const [inserted, , open] = await tx.begin([storeStatement(notes, verified, now), ...(mayPay.length > 0 ? [moneyLocksStatement(mayPay)!, openInvoicesStatement(mayPay)] : [])]);
+      const [inserted, , open] = await tx.begin([storeStatement(notes, verified, now, 'processed'), ...(mayPay.length > 0 ? [moneyLocksStatement(mayPay)!, openInvoicesStatement(mayPay)] : [])]);
       const locked = new Set(mayPay.map((s) => `${s.schoolId}|${s.personId}`));
       const openOf = openInvoicesByStudent((open ?? []) as unknown as OpenInvoiceRow[]);
       const stored = await settleStored((read) => tx.query<StoredEvent & Record<string, unknown>>(read), verified, inserted as unknown as InsertedEvent[], replies, now, deps.logger);
