@@ -22,6 +22,7 @@ import { guardianRoutes } from './modules/guardians/guardians.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
 import { jobRoutes } from './modules/jobs/jobs.routes';
+import { paymentBundleRoutes } from './modules/payments/payment-bundles.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
 import { refundRoutes } from './modules/payments/refunds.routes';
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
@@ -87,6 +88,7 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...reconciliationRoutes(deps),
     ...jobRoutes(deps),
     ...receiptRoutes(deps),
+    ...paymentBundleRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes({ ...deps, statementApi: statementApiOf(deps) }) : []),
