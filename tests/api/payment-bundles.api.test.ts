@@ -312,3 +312,46 @@ describe('bad input writes nothing', () => {
     }
   });
 });
+
+describe('every provider that carries a payment code', () => {
+  beforeAll(() => issueMonth(school, '2027-04'), 60_000);
+
+  async function endpointOf(provider: 'sepay' | 'casso' | 'vnpay') {
+    const e = await app.db('bank_endpoints').where({ school_id: school.id, provider }).first();
+    return { id: e.id as string, secret: e.secret as string };
+  }
+
+  async function send(provider: 'sepay' | 'casso' | 'vnpay', t: SimTransfer) {
+    const e = await endpointOf(provider);
+    const signed = SIGNERS[provider](t, e.secret, app.clock.now());
+    const path = `/callbacks/${provider}/${e.id}`;
+    const res = signed.method === 'GET' ? await request(app.baseUrl).get(path).query(signed.query) : await request(app.baseUrl).post(path).set(signed.headers).send(signed.body ?? '');
+    expect(res.status).toBe(200);
+    return res;
+  }
+
+  const transfer = (over: Partial<SimTransfer> & { amountVnd: number }): SimTransfer => {
+    seq++;
+    return { externalId: `PRV${seq}`, accountNumber: direct.accountNumber, description: 'chuyen tien hoc phi', occurredAt: app.clock.now(), bankReference: `FTPRV${seq}`, payerName: 'NGUYEN VAN BA', ...over };
+  };
+
+  test('SePay by its code field alone, Casso by the description; VNPay, whose order is an invoice, holds the money in suspense', async () => {
+    const [elder, younger] = children;
+    const march = await bundle(family.father.personalId, [(await invoiceOf(elder!.id, '2027-03-01')).id, (await invoiceOf(younger!.id, '2027-03-01')).id]);
+    const sepay = transfer({ amountVnd: march.body.total_vnd, paymentCode: march.body.payment_code });
+    await send('sepay', sepay);
+    expect((await paymentsOfEvent(sepay.externalId))[0]).toMatchObject({ provider: 'sepay', payment_code: march.body.payment_code, person_id: elder!.id });
+    expect((await request(app.baseUrl).get(`/v1/me/payment-bundles/${march.body.id}`).set(auth(family.father.personalId))).body.status).toBe('paid');
+
+    const april = await bundle(family.father.personalId, [(await invoiceOf(elder!.id, '2027-04-01')).id, (await invoiceOf(younger!.id, '2027-04-01')).id]);
+    const casso = transfer({ amountVnd: april.body.total_vnd, description: `NGUYEN VAN BA chuyen tien ${april.body.payment_code.toLowerCase()} FT123` });
+    await send('casso', casso);
+    expect((await paymentsOfEvent(casso.externalId))[0]).toMatchObject({ provider: 'casso', payment_code: april.body.payment_code });
+    expect((await request(app.baseUrl).get(`/v1/me/payment-bundles/${april.body.id}`).set(auth(family.father.personalId))).body.status).toBe('paid');
+
+    const vnpay = transfer({ amountVnd: 10000, paymentCode: april.body.payment_code, description: `HP ${april.body.payment_code}` });
+    const reply = await send('vnpay', vnpay);
+    expect(reply.body.RspCode).toBe('01');
+    expect((await paymentsOfEvent(vnpay.externalId))[0]).toMatchObject({ status: 'unattributed', person_id: null });
+  });
+});
