@@ -354,4 +354,16 @@ describe('every provider that carries a payment code', () => {
     expect(reply.body.RspCode).toBe('01');
     expect((await paymentsOfEvent(vnpay.externalId))[0]).toMatchObject({ status: 'unattributed', person_id: null });
   });
+
+  test('the bank simulator pays a bundle\'s code like an invoice\'s (the README\'s walkthrough)', async () => {
+    const [elder, younger] = children;
+    await issueMonth(school, '2027-05');
+    const may = await bundle(family.father.personalId, [(await invoiceOf(elder!.id, '2027-05-01')).id, (await invoiceOf(younger!.id, '2027-05-01')).id]);
+    const res = await request(app.baseUrl).post('/sim/bank/transfers').send({ provider: 'direct', payment_code: may.body.payment_code, amount_vnd: may.body.due_vnd });
+    expect([res.status, res.body.reply_status]).toEqual([200, 200]);
+    expectContract(res, 'post', '/sim/bank/transfers');
+    expect((await request(app.baseUrl).get(`/v1/me/payment-bundles/${may.body.id}`).set(auth(family.father.personalId))).body.status).toBe('paid');
+    const unknown = await request(app.baseUrl).post('/sim/bank/transfers').send({ provider: 'direct', payment_code: newBundleCode('ABC'), amount_vnd: 1000 });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'INVOICE_NOT_FOUND']);
+  });
 });
