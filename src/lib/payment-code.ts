@@ -49,6 +49,22 @@ export function findBundleCodes(text: string): string[] {
   return findCodes(text, BUNDLE_RESIDUE);
 }
 
+/** Invoice codes, then bundle codes, found in free text in one pass (statement lines: each kind in order of first appearance). */
+export function findInvoiceAndBundleCodes(text: string): string[] {
+  const upper = text.toUpperCase();
+  const invoices: string[] = [];
+  const bundles: string[] = [];
+  for (let start = 0; start + CODE_LENGTH <= upper.length; start += 1) {
+    const window = upper.slice(start, start + CODE_LENGTH);
+    const values = symbolValues(window);
+    if (values === null) continue;
+    const residue = luhnSum(values, 1) % N;
+    const into = residue === 0 ? invoices : residue === BUNDLE_RESIDUE ? bundles : null;
+    if (into && !into.includes(window)) into.push(window);
+  }
+  return [...invoices, ...bundles];
+}
+
 /** Returns 3 random alphabet symbols for a new school's payment-code prefix (uniqueness is the database's job). */
 export function newSchoolPrefix(random: (n: number) => Buffer = randomBytes): string {
   return randomSymbols(PREFIX_LENGTH, random);

@@ -41,7 +41,7 @@ const auth = (personalId: string) => ({ Authorization: `Bearer ${app.tokenFor(pe
 
 async function issueMonth(s: School, month: string): Promise<void> {
   const ctx = { db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, s.accountant) };
-  const run = await startInvoiceRun(ctx, s.id, { kind: 'month', month });
+  const run = await startInvoiceRun(ctx, s.id, month === 'year' ? { kind: 'year', academicYear: '2026-2027' } : { kind: 'month', month });
   await executeInvoiceRun(app.db, app.clock, s.id, run.id);
   await issueRunInvoices(ctx, s.id, run.id);
 }
@@ -365,5 +365,25 @@ describe('every provider that carries a payment code', () => {
     expect((await request(app.baseUrl).get(`/v1/me/payment-bundles/${may.body.id}`).set(auth(family.father.personalId))).body.status).toBe('paid');
     const unknown = await request(app.baseUrl).post('/sim/bank/transfers').send({ provider: 'direct', payment_code: newBundleCode('ABC'), amount_vnd: 1000 });
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'INVOICE_NOT_FOUND']);
+  });
+
+  test('a combined transfer whose notification was lost is recorded from the bank statement, as planned, once', async () => {
+    const [elder, younger] = children;
+    // The school year's invoices (health insurance), the months being settled by now.
+    await issueMonth(school, 'year');
+    const [elderYear, youngerYear] = await Promise.all([elder, younger].map((c) => app.db('invoices').where({ school_id: school.id, person_id: c!.id, period_kind: 'year' }).first()));
+    const yearly = await bundle(family.father.personalId, [elderYear.id, youngerYear.id]);
+    const lost = await request(app.baseUrl).post('/sim/bank/transfers').send({ provider: 'sepay', payment_code: yearly.body.payment_code, amount_vnd: yearly.body.due_vnd, callback: false });
+    expect(lost.body).toMatchObject({ delivered_to: null });
+    const run = await request(app.baseUrl).post(`/v1/schools/${school.id}/job-runs`).set(auth(school.accountant)).send({ job: 'reconciliation', date: '2026-11-22' });
+    expect(run.body).toMatchObject({ status: 'succeeded', result: { failed: [] } });
+    const recorded = await app.db('payments').where({ school_id: school.id, bank_reference: lost.body.bank_transaction_id });
+    expect(recorded).toEqual([expect.objectContaining({ provider: 'statement', payment_code: yearly.body.payment_code, person_id: elder!.id })]);
+    expect(await allocationsOf(recorded[0].id)).toEqual(Object.fromEntries(yearly.body.allocation_plan.map((p: { invoice_id: string; planned_vnd: number }) => [p.invoice_id, p.planned_vnd])));
+    expect(await app.db('reconciliation_results').where({ school_id: school.id, payment_id: recorded[0].id }).select('outcome', 'rule')).toEqual([{ outcome: 'matched', rule: 'statement_payment' }]);
+    // Pulled again: nothing more.
+    const again = await request(app.baseUrl).post(`/v1/schools/${school.id}/job-runs`).set(auth(school.accountant)).send({ job: 'reconciliation', date: '2026-11-22' });
+    expect(again.body.result.outcomes).toEqual(run.body.result.outcomes);
+    expect(await app.db('payments').where({ school_id: school.id, bank_reference: lost.body.bank_transaction_id })).toHaveLength(1);
   });
 });
