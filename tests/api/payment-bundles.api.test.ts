@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { SIGNERS } from '../../src/integrations/banks';
-import type { SimTransfer } from '../../src/integrations/banks/bank-adapter';
+import type { InboundRequest, SimTransfer } from '../../src/integrations/banks/bank-adapter';
+import { receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
 import { findBundleCodes, findPaymentCodes, isValidBundleCode, isValidPaymentCode, newBundleCode, newPaymentCode } from '../../src/lib/payment-code';
 import { decodeVietQr } from '../../src/lib/vietqr';
 import { loadPrincipal } from '../../src/modules/access/access.service';
@@ -385,5 +386,39 @@ describe('every provider that carries a payment code', () => {
     const again = await request(app.baseUrl).post(`/v1/schools/${school.id}/job-runs`).set(auth(school.accountant)).send({ job: 'reconciliation', date: '2026-11-22' });
     expect(again.body.result.outcomes).toEqual(run.body.result.outcomes);
     expect(await app.db('payments').where({ school_id: school.id, bank_reference: lost.body.bank_transaction_id })).toHaveLength(1);
+  });
+});
+
+describe('in one batch with other payments', () => {
+  test('a combined payment and the same family\'s other payment in one group commit are allocated one after the other, against the same locked invoices', async () => {
+    // The other demo family, at the other school, whose November invoices are still open.
+    const kids = await app.db('people').whereIn('personal_id', neighbours.children).orderBy('date_of_birth').select('id');
+    const [elderInv, youngerInv] = await Promise.all(kids.map((k) => app.db('invoices').where({ school_id: otherSchool.id, person_id: k.id, period_start: '2026-11-01' }).first()));
+    const due = (i: { total_vnd: string; credited_vnd: string; paid_vnd: string }) => Number(i.total_vnd) - Number(i.credited_vnd) - Number(i.paid_vnd);
+    const b = (await bundle(neighbours.father.personalId, [youngerInv.id, elderInv.id])).body;
+    expect(b.allocation_plan.map((p: { invoice_id: string }) => p.invoice_id)).toEqual([elderInv.id, youngerInv.id]);
+    const e = await app.db('bank_endpoints').where({ school_id: otherSchool.id, provider: 'direct' }).first();
+    const account = await app.db('collection_accounts').where({ school_id: otherSchool.id, is_default: true }).first();
+    const toNote = (externalId: string, description: string, amountVnd: number) => {
+      const signed = SIGNERS.direct({ externalId, amountVnd, accountNumber: account.account_number, description, occurredAt: app.clock.now(), bankReference: `FT${externalId}` }, e.secret, app.clock.now());
+      const headers: InboundRequest['headers'] = {};
+      for (const [k, v] of Object.entries(signed.headers)) headers[k.toLowerCase()] = v;
+      return { provider: 'direct' as const, endpointId: e.id as string, req: { headers, rawBody: Buffer.from(signed.body ?? ''), query: {} } };
+    };
+    // In order: the elder's own invoice code pays 1,000 first; then the bundle in full, whose plan
+    // finds the elder's invoice 1,000 lower; the 1,000 it has left is the elder's credit.
+    const replies = await receiveBankNotifications({ db: app.db, clock: app.clock, logger }, [
+      toNote('BATCH-1', `HP ${elderInv.payment_code}`, 1000),
+      toNote('BATCH-2', `HP ${b.payment_code}`, b.total_vnd),
+    ]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200]);
+    const [p1] = await paymentsOfEvent('BATCH-1');
+    const [p2] = await paymentsOfEvent('BATCH-2');
+    expect(await allocationsOf(p1.id)).toEqual({ [elderInv.id]: 1000 });
+    expect(await allocationsOf(p2.id)).toEqual({ [elderInv.id]: due(elderInv) - 1000, [youngerInv.id]: due(youngerInv) });
+    for (const inv of [elderInv, youngerInv]) expect((await app.db('invoices').where({ id: inv.id }).first()).status).toBe('paid');
+    const journal = await app.db('journals').where({ kind: 'payment_received', reference_id: p2.id }).first();
+    const credit = await app.db('ledger_entries').where({ journal_id: journal.id, account_kind: 'credit' }).select('account_key', 'amount_vnd');
+    expect(credit.map((x) => [x.account_key, Number(x.amount_vnd)])).toEqual([[kids[0]!.id, -1000]]);
   });
 });
