@@ -44,7 +44,7 @@ async function renderBundle(view: BundleView) {
     account: view.account,
     vietqr_payload: payload,
     vietqr_svg: payload ? await QRCode.toString(payload, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) : null,
-    allocation_rule: 'Tiền nhận được chia theo đúng thứ tự dưới đây (con lớn trước, hóa đơn đến hạn sớm trước), mỗi hóa đơn tối đa số tiền còn phải nộp. Chuyển thiếu: các hóa đơn cuối danh sách chưa được thanh toán đủ. Chuyển thừa: trả các hóa đơn khác còn nợ của các con, phần còn lại ghi có cho con đầu tiên trong danh sách.',
+    allocation_rule: 'Tiền nhận được chia theo đúng thứ tự dưới đây (con lớn trước, hóa đơn đến hạn sớm trước), mỗi hóa đơn tối đa số tiền còn phải nộp. Chuyển thiếu: các hóa đơn cuối danh sách chưa được thanh toán đủ. Chuyển thừa: tiền thừa trả tiếp các hóa đơn khác còn nợ của các con; phần còn lại được giữ làm tiền dư của con đầu tiên trong danh sách và tự động trừ vào hóa đơn kỳ sau.',
     students,
     allocation_plan: view.items.map((i) => ({
       position: i.position,
