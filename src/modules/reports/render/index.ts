@@ -4,7 +4,7 @@ import { renderCsv } from './report-csv';
 import { renderAgeingPdf, renderDefaultersPdf, renderRevenuePdf } from './report-pdf';
 import { ageingSections, defaultersSections, revenueSections, type Section } from './report-sections';
 import { renderXlsx } from './report-xlsx';
-import { formatDay, formatMonth, scopeLabel } from './vi-format';
+import { formatDay, formatMonth, scopeLabel, unitName } from './vi-format';
 
 /**
  * The finance reports as files: canonical JSON, CSV, XLSX and PDF, all in Vietnamese. Rendering
@@ -43,7 +43,7 @@ async function renderBody(typed: Typed, format: ReportFormat): Promise<Buffer> {
   if (format === 'json') return canonicalJson(typed.report);
   const sections = sectionsOf(typed);
   if (format === 'csv') return renderCsv(sections);
-  if (format === 'xlsx') return renderXlsx(sections, { title: titleOf(typed), generatedAt: typed.report.generated_at, author: 'school-fees' });
+  if (format === 'xlsx') return renderXlsx(sections, { title: titleOf(typed), generatedAt: typed.report.generated_at, author: unitName(typed.report.scope) });
   switch (typed.kind) {
     case 'revenue':
       return renderRevenuePdf(typed.report, sections);

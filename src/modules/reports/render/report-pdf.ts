@@ -18,7 +18,7 @@ import {
   REVENUE_TITLE_PREFIX,
   type Section,
 } from './report-sections';
-import { formatDay, formatInstant, formatMonth, scopeLabel } from './vi-format';
+import { formatDay, formatInstant, formatMonth, scopeLabel, unitName } from './vi-format';
 
 /** The fee-item chart shows the largest items; the rest share one bar, so the chart stays legible. */
 const MAX_FEE_ITEM_BARS = 12;
@@ -29,11 +29,9 @@ export function renderRevenuePdf(report: MonthlyRevenueReport, sections: Section
   const month = formatMonth(report.month);
   const pdf = new ReportPdf({ title: `Báo cáo thu học phí tháng ${month}`, subject: scopeLabel(report.scope), author: unitName(report.scope), generatedAt: report.generated_at });
   const status = report.snapshot
-    ? `Số liệu đã khóa sổ lúc ${formatInstant(report.snapshot.closed_at)}. Mã băm SHA-256 của bản lưu: ${report.snapshot.sha256}`
-    : report.closed
-      ? 'Số liệu đã khóa sổ.'
-      : 'Số liệu tạm tính: tháng chưa khóa sổ.';
-  pdf.header(report.scope, `${REVENUE_TITLE_PREFIX} ${month}`, [`Phạm vi: ${scopeLabel(report.scope)}`, status]);
+    ? [`Số liệu đã khóa sổ lúc ${formatInstant(report.snapshot.closed_at)}.`, `Mã băm SHA-256 của bản lưu: ${report.snapshot.sha256}`]
+    : [report.closed ? 'Số liệu đã khóa sổ.' : 'Số liệu tạm tính: tháng chưa khóa sổ.'];
+  pdf.header(report.scope, `${REVENUE_TITLE_PREFIX} ${month}`, [`Phạm vi: ${scopeLabel(report.scope)}`, ...status]);
 
   pdf.heading(REVENUE_TITLES.totals);
   pdf.table(section(sections, REVENUE_TITLES.totals), { width: 440, withCurrency: true });
@@ -103,13 +101,6 @@ function section(sections: Section[], title: string): Section {
   const found = sections.find((s) => s.title === title);
   if (!found) throw new Error(`report section missing: ${title}`);
   return found;
-}
-
-/** The unit that issues the report: the school, the district's office or the city's department. */
-function unitName(scope: ReportScope): string {
-  if (scope.level === 'school') return scope.school_name ?? scope.school_id ?? '';
-  if (scope.level === 'district') return `Phòng Giáo dục và Đào tạo ${scope.district_name ?? scope.district_code ?? ''}`.trim();
-  return `Sở Giáo dục và Đào tạo ${scope.province_name}`;
 }
 
 function signers(scope: ReportScope): string[] {

@@ -69,5 +69,12 @@ export function placeName(scope: ReportScope): string {
   return scope.province_name.replace(/^Thành phố /u, 'TP. ').replace(/^Tỉnh /u, '');
 }
 
+/** The unit that issues the report: the school, the district's office or the city's department. */
+export function unitName(scope: ReportScope): string {
+  if (scope.level === 'school') return scope.school_name ?? scope.school_id ?? '';
+  if (scope.level === 'district') return `Phòng Giáo dục và Đào tạo ${scope.district_name ?? scope.district_code ?? ''}`.trim();
+  return `Sở Giáo dục và Đào tạo ${scope.province_name}`;
+}
+
 const upper = (s: string) => s.toLocaleUpperCase('vi-VN');
 const lowerFirst = (s: string) => s.charAt(0).toLocaleLowerCase('vi-VN') + s.slice(1);
