@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { Workbook, type Worksheet } from 'exceljs';
 import fc from 'fast-check';
 import JSZip from 'jszip';
@@ -65,6 +69,25 @@ function sheetRows(ws: Worksheet): unknown[][] {
 }
 
 const lastRow = (ws: Worksheet) => sheetRows(ws).at(-1)!;
+
+/** The first deflated stream that draws rectangles: the first page's content. */
+function firstPageContent(pdf: Buffer): string {
+  const raw = pdf.toString('latin1');
+  for (const m of raw.matchAll(/stream\r?\n/g)) {
+    const start = m.index + m[0].length;
+    try {
+      const content = inflateSync(pdf.subarray(start, raw.indexOf('endstream', start))).toString('latin1');
+      if (content.includes(' re')) return content;
+    } catch {
+      // Not a deflated stream (or not a content stream): keep looking.
+    }
+  }
+  throw new Error('no page content found');
+}
+
+function barRectangles(content: string): { x: number; y: number; width: number }[] {
+  return [...content.matchAll(/([\d.-]+) ([\d.-]+) ([\d.-]+) 11 re/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), width: Number(m[3]) }));
+}
 
 describe('canonicalJson', () => {
   test('when the same value has its keys in another order at any depth, then the bytes are the same', () => {
@@ -271,6 +294,22 @@ describe('renderReport: PDF', () => {
     expect(text).not.toContain('CHI TIẾT THEO TRƯỜNG');
   });
 
+  test('the charts draw one bar per fee item and per channel, each as long as its amount in proportion', async () => {
+    const report = schoolRevenueReport();
+    const { body } = await renderReport('revenue', report, 'pdf');
+    // The bars are the 11-point-high rectangles of the first page's content stream; each chart's bars share their left edge.
+    const bars = barRectangles(firstPageContent(body));
+    const charts = [...new Set(bars.map((b) => b.x))].map((x) => bars.filter((b) => b.x === x).sort((a, b) => a.y - b.y).map((b) => b.width));
+    expect(charts).toHaveLength(2);
+    const byItem = report.fee_items.map((f) => f.collected_vnd).sort((a, b) => b - a);
+    const byChannel = COLLECTION_CHANNELS.map((c) => report.totals.collected_by_channel_vnd[c]);
+    for (const [widths, amounts] of [[charts[0]!, byItem], [charts[1]!, byChannel]] as const) {
+      expect(widths).toHaveLength(amounts.length);
+      const scale = Math.max(...widths) / Math.max(...amounts);
+      widths.forEach((w, i) => expect(w).toBeCloseTo(amounts[i]! * scale, 2));
+    }
+  });
+
   test('ageing and defaulters carry their own titles', async () => {
     const ageing = (await pdfText((await renderReport('ageing', schoolAgeingReport(), 'pdf')).body)).normalize('NFC');
     expect(ageing).toContain('BÁO CÁO TUỔI NỢ PHẢI THU ĐẾN NGÀY 30/11/2026');
@@ -292,6 +331,23 @@ describe('renderReport: the same report gives the same bytes', () => {
     jest.setSystemTime(new Date('2027-06-30T21:59:58Z'));
     const second = await renderReport(kind, make(), format);
     expect(second.body.equals(first.body)).toBe(true);
+  });
+
+  test('another process in another time zone renders the same bytes (a snapshot re-downloaded after a restart)', async () => {
+    const script = `const { createHash } = require('node:crypto');
+const { renderReport } = require('./src/modules/reports/render');
+const f = require('./tests/factories/report-fixtures');
+(async () => {
+  const out = {};
+  for (const format of ['json', 'csv', 'xlsx', 'pdf']) out[format] = createHash('sha256').update((await renderReport('revenue', f.districtRevenueReport(25), format)).body).digest('hex');
+  process.stdout.write(JSON.stringify(out));
+})();`;
+    const child = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../..'), env: { ...process.env, TZ: 'America/New_York' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    const here: Record<string, string> = {};
+    for (const format of FORMATS) here[format] = createHash('sha256').update((await renderReport('revenue', districtRevenueReport(25), format)).body).digest('hex');
+    expect(JSON.parse(child)).toEqual(here);
   });
 
   test('every zip entry of the XLSX is dated at the report generated_at', async () => {
