@@ -70,6 +70,24 @@ function sheetRows(ws: Worksheet): unknown[][] {
 
 const lastRow = (ws: Worksheet) => sheetRows(ws).at(-1)!;
 
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+/** Runs `body` in a fresh Node process (tsx), where `hash(kind, report, format)` renders and hashes; returns its `out`. */
+function hashesInChild(body: string, timeZone = 'UTC'): Promise<Record<string, string>> {
+  const script = `const { createHash } = require('node:crypto');
+const { renderReport } = require('./src/modules/reports/render');
+const f = require('./tests/factories/report-fixtures');
+const hash = async (kind, report, format) => createHash('sha256').update((await renderReport(kind, report, format)).body).digest('hex');
+(async () => {
+  const out = {};
+  ${body}
+  process.stdout.write(JSON.stringify(out));
+})();`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../..'), env: { ...process.env, TZ: timeZone } }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as Record<string, string>)));
+  });
+}
+
 /** The first deflated stream that draws rectangles: the first page's content. */
 function firstPageContent(pdf: Buffer): string {
   const raw = pdf.toString('latin1');
@@ -206,6 +224,31 @@ describe('renderReport: CSV', () => {
     expect(Number(list.rows.at(-1)![12])).toBe(defaulters.rows.reduce((s, r) => s + r.outstanding_vnd, 0));
   });
 
+  test('figures the service adds when it has them (credit notes, credit applied, late events) are printed in every format', async () => {
+    const base = districtRevenueReport(3);
+    const report = {
+      ...base,
+      totals: { ...base.totals, credit_notes_vnd: 1_200_000, credit_applied_vnd: 800_000 },
+      fee_items: base.fee_items.map((f, i) => ({ ...f, credit_notes_vnd: i === 0 ? 1_200_000 : 0, credit_applied_vnd: i === 1 ? 800_000 : 0 })),
+      late_events: [{ concerns_month: '2026-10', events: 3 }],
+    };
+    const titles = [...REVENUE_TITLES, 'Phát sinh muộn (tháng đã khóa)'];
+    const csv = csvSections((await renderReport('revenue', report, 'csv')).body, titles);
+    expect(csv.get('Tổng hợp')!.rows).toContainEqual(['Điều chỉnh giảm phải thu (chứng từ điều chỉnh)', '1200000']);
+    expect(csv.get('Tổng hợp')!.rows).toContainEqual(['Cấn trừ từ tiền thừa của học sinh', '800000']);
+    const items = csv.get('Theo khoản thu')!;
+    expect(items.header.slice(-2)).toEqual(['Điều chỉnh giảm phải thu (chứng từ điều chỉnh)', 'Cấn trừ từ tiền thừa của học sinh']);
+    expect(items.rows.at(-1)!.slice(-2)).toEqual(['1200000', '800000']);
+    expect(csv.get('Phát sinh muộn (tháng đã khóa)')!.rows).toEqual([['10/2026', '3']]);
+
+    const wb = await openXlsx((await renderReport('revenue', report, 'xlsx')).body);
+    expect(sheetRows(wb.getWorksheet('Phát sinh muộn (tháng đã khóa)')!)).toEqual([['Tháng liên quan', 'Số phát sinh ghi nhận trong tháng này'], ['10/2026', 3]]);
+
+    const text = (await pdfText((await renderReport('revenue', report, 'pdf')).body)).normalize('NFC');
+    expect(text).toContain('Cấn trừ từ tiền thừa của học sinh');
+    expect(text).toContain('PHÁT SINH MUỘN (THÁNG ĐÃ KHÓA)');
+  });
+
   test('a school name a spreadsheet would run as a formula is written as text', async () => {
     const report = districtRevenueReport(2);
     report.schools[0]!.school_name = '=HYPERLINK("http://x","Trường")';
@@ -334,20 +377,18 @@ describe('renderReport: the same report gives the same bytes', () => {
   });
 
   test('another process in another time zone renders the same bytes (a snapshot re-downloaded after a restart)', async () => {
-    const script = `const { createHash } = require('node:crypto');
-const { renderReport } = require('./src/modules/reports/render');
-const f = require('./tests/factories/report-fixtures');
-(async () => {
-  const out = {};
-  for (const format of ['json', 'csv', 'xlsx', 'pdf']) out[format] = createHash('sha256').update((await renderReport('revenue', f.districtRevenueReport(25), format)).body).digest('hex');
-  process.stdout.write(JSON.stringify(out));
-})();`;
-    const child = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: join(__dirname, '../..'), env: { ...process.env, TZ: 'America/New_York' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-    });
+    const child = await hashesInChild(`for (const format of ['json', 'csv', 'xlsx', 'pdf']) out[format] = await hash('revenue', f.districtRevenueReport(25), format);`, 'America/New_York');
     const here: Record<string, string> = {};
-    for (const format of FORMATS) here[format] = createHash('sha256').update((await renderReport('revenue', districtRevenueReport(25), format)).body).digest('hex');
-    expect(JSON.parse(child)).toEqual(here);
+    for (const format of FORMATS) here[format] = sha256((await renderReport('revenue', districtRevenueReport(25), format)).body);
+    expect(child).toEqual(here);
+  });
+
+  test('a PDF does not depend on what the process rendered before it', async () => {
+    // The district report draws letters such as "Ư" whose glyphs are built from others ("U"),
+    // which the school report then draws on their own.
+    const alone = await hashesInChild(`out.school = await hash('revenue', f.schoolRevenueReport(), 'pdf');`);
+    const after = await hashesInChild(`await hash('revenue', f.districtRevenueReport(3), 'pdf'); await hash('ageing', f.schoolAgeingReport(), 'pdf'); out.school = await hash('revenue', f.schoolRevenueReport(), 'pdf');`);
+    expect(after.school).toBe(alone.school);
   });
 
   test('every zip entry of the XLSX is dated at the report generated_at', async () => {

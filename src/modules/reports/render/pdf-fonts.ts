@@ -10,13 +10,29 @@ import * as fontkit from 'fontkit';
  * the only loss. The mapping is pure, so the same text always lays out (and embeds) the same.
  */
 type Font = fontkit.Font;
-type Glyph = ReturnType<Font['glyphForCodePoint']>;
+
+/**
+ * What pdfkit reads of a glyph: its id, its advance, and the code points its ToUnicode entry
+ * maps it back to. Not fontkit's glyph object itself: fontkit caches glyphs per font, and one
+ * first built as a component of another (subsetting "Ư" builds "U") has no code points, so a later
+ * document would map "U" to nothing (lost in copied or extracted text) and its bytes would depend
+ * on what the process rendered before.
+ */
+interface LaidGlyph {
+  id: number;
+  advanceWidth: number;
+  codePoints: number[];
+}
 
 function withoutShaping(font: Font): Font {
   const plain = Object.create(font) as Font;
   plain.layout = ((text: string) => {
-    const glyphs: Glyph[] = [];
-    for (const ch of text.normalize('NFC')) glyphs.push(font.glyphForCodePoint(ch.codePointAt(0)!));
+    const glyphs: LaidGlyph[] = [];
+    for (const ch of text.normalize('NFC')) {
+      const codePoint = ch.codePointAt(0)!;
+      const glyph = font.glyphForCodePoint(codePoint);
+      glyphs.push({ id: glyph.id, advanceWidth: glyph.advanceWidth, codePoints: [codePoint] });
+    }
     // Fresh positions per call: pdfkit scales them in place.
     const positions = glyphs.map((g) => ({ xAdvance: g.advanceWidth, yAdvance: 0, xOffset: 0, yOffset: 0 }));
     return {

@@ -51,6 +51,11 @@ export function renderRevenuePdf(report: MonthlyRevenueReport, sections: Section
   pdf.table(section(sections, REVENUE_TITLES.receipts), { width: 600, withCurrency: true });
   pdf.heading(REVENUE_TITLES.reconciliation);
   pdf.table(section(sections, REVENUE_TITLES.reconciliation), { width: 440, withCurrency: true });
+  const lateEvents = sections.find((s) => s.title === REVENUE_TITLES.lateEvents);
+  if (lateEvents) {
+    pdf.heading(REVENUE_TITLES.lateEvents);
+    pdf.table(lateEvents, { width: 440 });
+  }
   if (report.scope.level !== 'school') {
     pdf.heading(REVENUE_TITLES.schools);
     pdf.note(AMOUNT_UNIT_NOTE);

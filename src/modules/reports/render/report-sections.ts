@@ -38,6 +38,17 @@ export interface Section {
   total: Cell[] | null;
 }
 
+/**
+ * Figures the reports service may add to the shared shapes (optional there, so hand-built reports
+ * need not carry them): credit notes and credit applied in the month, and late events booked in
+ * this month for an earlier, closed one. Printed when the report has them.
+ */
+interface CreditFigures {
+  credit_notes_vnd?: number;
+  credit_applied_vnd?: number;
+}
+type RevenueWithExtras = MonthlyRevenueReport & { late_events?: { concerns_month: string; events: number }[] };
+
 export const TOTAL_LABEL = 'Tổng cộng';
 export const INFO_TITLE = 'Thông tin báo cáo';
 
@@ -48,6 +59,7 @@ export const REVENUE_TITLES = {
   receipts: 'Biên lai theo ký hiệu',
   reconciliation: 'Đối soát',
   schools: 'Chi tiết theo trường',
+  lateEvents: 'Phát sinh muộn (tháng đã khóa)',
 } as const;
 
 /** Labels of the figures in the totals section, in their order there. */
@@ -62,6 +74,12 @@ export const FIGURE_LABELS_VI = {
   refunded_vnd: 'Đã hoàn trả trong tháng',
 } as const;
 
+export const CREDIT_LABELS_VI = {
+  credit_notes_vnd: 'Điều chỉnh giảm phải thu (chứng từ điều chỉnh)',
+  credit_applied_vnd: 'Cấn trừ từ tiền thừa của học sinh',
+} as const;
+const CREDIT_KEYS = Object.keys(CREDIT_LABELS_VI) as (keyof CreditFigures)[];
+
 export const RECONCILIATION_LABELS_VI = {
   open_exceptions: 'Số chênh lệch đối soát chưa xử lý',
   open_exceptions_vnd: 'Số tiền chênh lệch đối soát chưa xử lý',
@@ -75,21 +93,23 @@ const vnd = (header: string, width = 18, detail = false): Column => ({ header, k
 const count = (header: string, width = 12, detail = false): Column => ({ header, kind: 'count', width, ...(detail ? { detail } : {}) });
 const text = (header: string, width: number, detail = false): Column => ({ header, kind: 'text', width, ...(detail ? { detail } : {}) });
 
-const figureColumns = (detailChannels: boolean): Column[] => [
+const figureColumns = (detailChannels: boolean, credit: (keyof CreditFigures)[]): Column[] => [
   vnd('Phải thu (chưa trừ miễn giảm)', 18, detailChannels),
   vnd('Miễn giảm', 16, detailChannels),
   vnd('Giảm trừ', 16, detailChannels),
   vnd('Phải thu sau miễn giảm'),
   vnd('Đã thu'),
   ...COLLECTION_CHANNELS.map((c) => vnd(`Đã thu: ${CHANNEL_LABELS_VI[c]}`, 18, true)),
+  ...credit.map((k) => vnd(CREDIT_LABELS_VI[k], 18, true)),
 ];
-const figureCells = (f: RevenueFigures): Cell[] => [
+const figureCells = (f: RevenueFigures & CreditFigures, credit: (keyof CreditFigures)[]): Cell[] => [
   f.billed_vnd,
   f.exempted_vnd,
   f.discounted_vnd,
   f.net_billed_vnd,
   f.collected_vnd,
   ...COLLECTION_CHANNELS.map((c) => f.collected_by_channel_vnd[c]),
+  ...credit.map((k) => f[k] ?? null),
 ];
 
 function infoSection(rows: [string, string][]): Section {
@@ -109,8 +129,10 @@ function scopeInfo(report: { scope: MonthlyRevenueReport['scope']; generated_at:
 }
 
 /** The monthly revenue report's sections, in the order the CSV and the workbook list them. */
-export function revenueSections(report: MonthlyRevenueReport): Section[] {
-  const t = report.totals;
+export function revenueSections(report: RevenueWithExtras): Section[] {
+  const t: MonthlyRevenueReport['totals'] & CreditFigures = report.totals;
+  // The credit figures get their rows and columns when the report's totals carry them.
+  const credit = CREDIT_KEYS.filter((k) => t[k] !== undefined);
   const info: [string, string][] = [['Báo cáo', `Báo cáo thu học phí tháng ${formatMonth(report.month)}`], ['Tháng', formatMonth(report.month)], ...scopeInfo(report)];
   info.push(['Tình trạng', report.closed ? 'Đã khóa sổ' : 'Chưa khóa sổ (số liệu tạm tính)']);
   if (report.snapshot) info.push(['Thời điểm khóa sổ', formatInstant(report.snapshot.closed_at)], ['Mã băm SHA-256 của bản lưu', report.snapshot.sha256]);
@@ -120,14 +142,18 @@ export function revenueSections(report: MonthlyRevenueReport): Section[] {
     {
       title: REVENUE_TITLES.totals,
       columns: [text('Chỉ tiêu', 44), vnd('Số tiền (đồng)', 20)],
-      rows: (Object.keys(FIGURE_LABELS_VI) as (keyof typeof FIGURE_LABELS_VI)[]).map((k) => [FIGURE_LABELS_VI[k], t[k]]),
+      rows: [
+        ...(['billed_vnd', 'exempted_vnd', 'discounted_vnd', 'net_billed_vnd'] as const).map((k): Cell[] => [FIGURE_LABELS_VI[k], t[k]]),
+        ...credit.map((k): Cell[] => [CREDIT_LABELS_VI[k], t[k]!]),
+        ...(['collected_vnd', 'outstanding_vnd', 'credit_balance_vnd', 'refunded_vnd'] as const).map((k): Cell[] => [FIGURE_LABELS_VI[k], t[k]]),
+      ],
       total: null,
     },
     {
       title: REVENUE_TITLES.feeItems,
-      columns: [text('Mã khoản thu', 14, true), text('Khoản thu', 34), ...figureColumns(false)],
-      rows: report.fee_items.map((f) => [f.fee_item_code, f.fee_item_name, ...figureCells(f)]),
-      total: [null, TOTAL_LABEL, ...figureCells(t)],
+      columns: [text('Mã khoản thu', 14, true), text('Khoản thu', 34), ...figureColumns(false, credit)],
+      rows: report.fee_items.map((f) => [f.fee_item_code, f.fee_item_name, ...figureCells(f, credit)]),
+      total: [null, TOTAL_LABEL, ...figureCells(t, credit)],
     },
     {
       title: REVENUE_TITLES.channels,
@@ -155,15 +181,23 @@ export function revenueSections(report: MonthlyRevenueReport): Section[] {
         text('Mã trường', 16, true),
         text('Tên trường', 36),
         text('Quận, huyện', 18),
-        ...figureColumns(true),
+        ...figureColumns(true, credit),
         vnd('Còn phải thu cuối tháng'),
         vnd('Tiền thừa chưa sử dụng'),
         vnd('Đã hoàn trả', 16, true),
         count('Số chênh lệch đối soát', 12),
         vnd('Tiền chênh lệch đối soát'),
       ],
-      rows: report.schools.map((s) => [s.school_id, s.school_name, s.district_name, ...figureCells(s), s.outstanding_vnd, s.credit_balance_vnd, s.refunded_vnd, s.open_exceptions, s.open_exceptions_vnd]),
-      total: [null, TOTAL_LABEL, null, ...figureCells(t), t.outstanding_vnd, t.credit_balance_vnd, t.refunded_vnd, report.reconciliation.open_exceptions, report.reconciliation.open_exceptions_vnd],
+      rows: report.schools.map((s) => [s.school_id, s.school_name, s.district_name, ...figureCells(s, credit), s.outstanding_vnd, s.credit_balance_vnd, s.refunded_vnd, s.open_exceptions, s.open_exceptions_vnd]),
+      total: [null, TOTAL_LABEL, null, ...figureCells(t, credit), t.outstanding_vnd, t.credit_balance_vnd, t.refunded_vnd, report.reconciliation.open_exceptions, report.reconciliation.open_exceptions_vnd],
+    });
+  }
+  if (report.late_events) {
+    sections.push({
+      title: REVENUE_TITLES.lateEvents,
+      columns: [text('Tháng liên quan', 18), count('Số phát sinh ghi nhận trong tháng này', 24)],
+      rows: report.late_events.map((e) => [formatMonth(e.concerns_month), e.events]),
+      total: null,
     });
   }
   return sections;
