@@ -230,3 +230,30 @@ export function schoolDefaultersReport(): DefaultersReport {
     })),
   };
 }
+
+/** Ageing at 30/11/2026 for a district (Quận 12) of two schools: by school and by (school, fee item), no classes. */
+export function districtAgeingReport(): AgeingReport {
+  const rand = seeded(19);
+  const schools = [
+    { id: 'sch_000001', name: 'Trường THCS Nguyễn Ảnh Thủ' },
+    { id: 'sch_000002', name: 'Trường Tiểu học Nguyễn Trãi' },
+  ];
+  const rows: AgeingRow[] = [];
+  for (const s of schools) {
+    const items = [ageingRow(rand, 'fee_item', 'HP', 'Học phí', s.id), ageingRow(rand, 'fee_item', 'BT', 'Tiền ăn bán trú', s.id)];
+    const school = { group: 'school', key: s.id, label: s.name, school_id: s.id, total_vnd: 0 } as AgeingRow;
+    for (const b of AGEING_BUCKETS) school[b] = items.reduce((sum, i) => sum + i[b], 0);
+    school.total_vnd = items.reduce((sum, i) => sum + i.total_vnd, 0);
+    rows.push(school, ...items);
+  }
+  const totals = { total_vnd: 0 } as AgeingAmounts;
+  for (const b of AGEING_BUCKETS) totals[b] = rows.filter((r) => r.group === 'school').reduce((sum, r) => sum + r[b], 0);
+  totals.total_vnd = rows.filter((r) => r.group === 'school').reduce((sum, r) => sum + r.total_vnd, 0);
+  return {
+    as_of: '2026-11-30',
+    scope: { level: 'district', district_code: 'Q12', district_name: 'Quận 12', ...PROVINCE },
+    generated_at: '2026-12-01T01:05:09.000Z',
+    totals,
+    rows,
+  };
+}

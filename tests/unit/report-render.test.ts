@@ -8,7 +8,7 @@ import JSZip from 'jszip';
 import { parseCsv } from '../../src/lib/csv';
 import { canonicalJson, renderReport, type ReportFormat, type ReportKind } from '../../src/modules/reports/render';
 import { AGEING_BUCKETS, COLLECTION_CHANNELS, type MonthlyRevenueReport } from '../../src/modules/reports/reports.types';
-import { cityRevenueReport, districtRevenueReport, schoolAgeingReport, schoolDefaultersReport, schoolRevenueReport } from '../factories/report-fixtures';
+import { cityRevenueReport, districtAgeingReport, districtRevenueReport, schoolAgeingReport, schoolDefaultersReport, schoolRevenueReport } from '../factories/report-fixtures';
 import { pdfText } from '../support/pdf-text';
 
 /**
@@ -22,6 +22,7 @@ const REPORTS: [ReportKind, string, () => Parameters<typeof renderReport>[1]][] 
   ['revenue', 'a school month', schoolRevenueReport],
   ['revenue', 'a district month', () => districtRevenueReport(25)],
   ['ageing', 'a school ageing', schoolAgeingReport],
+  ['ageing', 'a district ageing', districtAgeingReport],
   ['defaulters', 'a school defaulter list', schoolDefaultersReport],
 ];
 
@@ -212,9 +213,10 @@ describe('renderReport: CSV', () => {
     const ageing = schoolAgeingReport();
     const a = csvSections((await renderReport('ageing', ageing, 'csv')).body, ['Thông tin báo cáo', 'Tổng hợp tuổi nợ', 'Theo trường', 'Theo lớp', 'Theo khoản thu']);
     expect(a.get('Tổng hợp tuổi nợ')!.rows.map((r) => Number(r[1]))).toEqual([...AGEING_BUCKETS.map((b) => ageing.totals[b]), ageing.totals.total_vnd]);
-    for (const title of ['Theo trường', 'Theo lớp', 'Theo khoản thu']) {
-      expect(numbersOf(a.get(title)!.rows.at(-1)!, 3)).toEqual([...AGEING_BUCKETS.map((b) => ageing.totals[b]), ageing.totals.total_vnd]);
-    }
+    const ageingTotals = [...AGEING_BUCKETS.map((b) => ageing.totals[b]), ageing.totals.total_vnd];
+    expect(numbersOf(a.get('Theo trường')!.rows.at(-1)!, 2)).toEqual(ageingTotals);
+    expect(numbersOf(a.get('Theo lớp')!.rows.at(-1)!, 3)).toEqual(ageingTotals);
+    expect(numbersOf(a.get('Theo khoản thu')!.rows.at(-1)!, 2)).toEqual(ageingTotals);
     expect(a.get('Theo lớp')!.rows.map((r) => r[1])).toContain('Lớp 6A1');
 
     const defaulters = schoolDefaultersReport();
@@ -247,6 +249,29 @@ describe('renderReport: CSV', () => {
     const text = (await pdfText((await renderReport('revenue', report, 'pdf')).body)).normalize('NFC');
     expect(text).toContain('Cấn trừ từ tiền thừa của học sinh');
     expect(text).toContain('PHÁT SINH MUỘN (THÁNG ĐÃ KHÓA)');
+  });
+
+  test('a district ageing: fee items added up across schools, then split per school with the school names', async () => {
+    const ageing = districtAgeingReport();
+    const titles = ['Thông tin báo cáo', 'Tổng hợp tuổi nợ', 'Theo trường', 'Theo lớp', 'Theo khoản thu', 'Khoản thu theo trường'];
+    const a = csvSections((await renderReport('ageing', ageing, 'csv')).body, titles);
+    expect([...a.keys()]).toEqual(['Thông tin báo cáo', 'Tổng hợp tuổi nợ', 'Theo trường', 'Theo khoản thu', 'Khoản thu theo trường']);
+    const ageingTotals = [...AGEING_BUCKETS.map((b) => ageing.totals[b]), ageing.totals.total_vnd];
+    const items = a.get('Theo khoản thu')!;
+    expect(items.rows.map((r) => r[1])).toEqual(['Học phí', 'Tiền ăn bán trú', 'Tổng cộng']);
+    const hp = ageing.rows.filter((r) => r.group === 'fee_item' && r.key === 'HP');
+    expect(Number(items.rows[0]![7])).toBe(hp.reduce((s, r) => s + r.total_vnd, 0));
+    expect(numbersOf(items.rows.at(-1)!, 2)).toEqual(ageingTotals);
+    const bySchool = a.get('Khoản thu theo trường')!;
+    expect(bySchool.rows).toHaveLength(5);
+    expect(bySchool.rows[2]!.slice(0, 4)).toEqual(['sch_000002', 'Trường Tiểu học Nguyễn Trãi', 'HP', 'Học phí']);
+    expect(numbersOf(bySchool.rows.at(-1)!, 4)).toEqual(ageingTotals);
+
+    const text = (await pdfText((await renderReport('ageing', ageing, 'pdf')).body)).normalize('NFC');
+    expect(text).toContain('PHÒNG GIÁO DỤC VÀ ĐÀO TẠO QUẬN 12');
+    expect(text).toContain('THEO KHOẢN THU');
+    expect(text).not.toContain('KHOẢN THU THEO TRƯỜNG');
+    expect(text).not.toContain('THEO LỚP');
   });
 
   test('a school name a spreadsheet would run as a formula is written as text', async () => {

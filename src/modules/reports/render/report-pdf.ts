@@ -74,11 +74,16 @@ export function renderAgeingPdf(report: AgeingReport, sections: Section[]): Prom
   pdf.table(section(sections, AGEING_TITLES.totals), { width: 440, withCurrency: true });
   pdf.heading('Biểu đồ nợ phải thu theo tuổi nợ', 110);
   pdf.barCharts([{ title: 'Số tiền còn phải thu', bars: AGEING_BUCKETS.map((b) => ({ label: AGEING_LABELS_VI[b], value: report.totals[b] })) }]);
+  // The per-school split of the fee items (a district's or city's) is for the spreadsheets: in
+  // print, the fee items added up across schools say the same in a page.
   for (const title of [AGEING_TITLES.school, AGEING_TITLES.class, AGEING_TITLES.fee_item]) {
+    const table = sections.find((s) => s.title === title);
+    if (!table) continue;
     pdf.heading(title);
     pdf.note(AMOUNT_UNIT_NOTE);
-    pdf.table(section(sections, title));
+    pdf.table(table);
   }
+  if (report.scope.level !== 'school') pdf.note('Chi tiết khoản thu theo từng trường có trong tệp CSV và XLSX của báo cáo này.', 'left');
   pdf.signatures(signers(report.scope));
   return pdf.finish();
 }

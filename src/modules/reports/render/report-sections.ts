@@ -203,23 +203,46 @@ export function revenueSections(report: RevenueWithExtras): Section[] {
   return sections;
 }
 
-export const AGEING_TITLES = { totals: 'Tổng hợp tuổi nợ', school: 'Theo trường', class: 'Theo lớp', fee_item: 'Theo khoản thu' } as const;
-const AGEING_KEY_HEADERS = { school: ['Mã trường', 'Tên trường'], class: ['Mã lớp', 'Lớp'], fee_item: ['Mã khoản thu', 'Khoản thu'] } as const;
+export const AGEING_TITLES = {
+  totals: 'Tổng hợp tuổi nợ',
+  school: 'Theo trường',
+  class: 'Theo lớp',
+  fee_item: 'Theo khoản thu',
+  feeItemBySchool: 'Khoản thu theo trường',
+} as const;
 
 const ageingCells = (a: AgeingAmounts): Cell[] => [...AGEING_BUCKETS.map((b) => a[b]), a.total_vnd];
-function sumAgeing(rows: AgeingRow[]): AgeingAmounts {
+const ageingColumns = (): Column[] => [...AGEING_BUCKETS.map((b) => vnd(AGEING_LABELS_VI[b])), vnd('Tổng nợ')];
+
+function sumAgeing(rows: AgeingAmounts[]): AgeingAmounts {
   const out = { total_vnd: sum(rows.map((r) => r.total_vnd)) } as AgeingAmounts;
   for (const b of AGEING_BUCKETS) out[b] = sum(rows.map((r) => r[b]));
   return out;
 }
 
+/** Fee-item rows of several schools added up per fee item code, in the order codes first appear. */
+function feeItemsAcrossSchools(rows: AgeingRow[]): { key: string; label: string; amounts: AgeingAmounts }[] {
+  const byKey = new Map<string, { label: string; rows: AgeingRow[] }>();
+  for (const r of rows) {
+    const entry = byKey.get(r.key) ?? { label: r.label, rows: [] };
+    entry.rows.push(r);
+    byKey.set(r.key, entry);
+  }
+  return [...byKey].map(([key, e]) => ({ key, label: e.label, amounts: sumAgeing(e.rows) }));
+}
+
 /**
- * Ageing: the totals by bucket, then one section per grouping (school, class, fee item). A
- * grouping's total row sums its own rows: each grouping covers the same receivables, so each total
- * equals the report's totals when the figures tie out.
+ * Ageing: the totals by bucket, then the receivables by school, by class (a school's report), and
+ * by fee item (added up across the schools of a district or city, whose per-school split follows in
+ * its own section). A section's total row sums its own rows: each covers the same receivables, so
+ * each total equals the report's totals when the figures tie out.
  */
 export function ageingSections(report: AgeingReport): Section[] {
   const info: [string, string][] = [['Báo cáo', `Báo cáo tuổi nợ phải thu đến ngày ${formatDay(report.as_of)}`], ['Tính đến ngày', formatDay(report.as_of)], ...scopeInfo(report)];
+  const of = (group: AgeingRow['group']) => report.rows.filter((r) => r.group === group);
+  const schoolNames = new Map(of('school').map((r) => [r.school_id, r.label]));
+  const multiSchool = report.scope.level !== 'school';
+
   const sections: Section[] = [
     infoSection(info),
     {
@@ -228,21 +251,34 @@ export function ageingSections(report: AgeingReport): Section[] {
       rows: AGEING_BUCKETS.map((b) => [AGEING_LABELS_VI[b], report.totals[b]]),
       total: [TOTAL_LABEL, report.totals.total_vnd],
     },
+    {
+      title: AGEING_TITLES.school,
+      columns: [text('Mã trường', 16, true), text('Tên trường', 36), ...ageingColumns()],
+      rows: of('school').map((r) => [r.school_id, r.label, ...ageingCells(r)]),
+      total: [null, TOTAL_LABEL, ...ageingCells(sumAgeing(of('school')))],
+    },
   ];
-  for (const group of ['school', 'class', 'fee_item'] as const) {
-    const rows = report.rows.filter((r) => r.group === group);
-    const [keyHeader, labelHeader] = AGEING_KEY_HEADERS[group];
+  if (!multiSchool || of('class').length > 0) {
     sections.push({
-      title: AGEING_TITLES[group],
-      columns: [
-        text(keyHeader, 16, true),
-        text(labelHeader, 32),
-        text('Mã trường', 16, true),
-        ...AGEING_BUCKETS.map((b) => vnd(AGEING_LABELS_VI[b])),
-        vnd('Tổng nợ'),
-      ],
-      rows: rows.map((r) => [r.key, r.label, r.school_id, ...ageingCells(r)]),
-      total: [null, TOTAL_LABEL, null, ...ageingCells(sumAgeing(rows))],
+      title: AGEING_TITLES.class,
+      columns: [text('Mã lớp', 16, true), text('Lớp', 24), text('Mã trường', 16, true), ...(multiSchool ? [text('Tên trường', 30)] : []), ...ageingColumns()],
+      rows: of('class').map((r) => [r.key, r.label, r.school_id, ...(multiSchool ? [schoolNames.get(r.school_id) ?? r.school_id] : []), ...ageingCells(r)]),
+      total: [null, TOTAL_LABEL, null, ...(multiSchool ? [null] : []), ...ageingCells(sumAgeing(of('class')))],
+    });
+  }
+  const items = feeItemsAcrossSchools(of('fee_item'));
+  sections.push({
+    title: AGEING_TITLES.fee_item,
+    columns: [text('Mã khoản thu', 16, true), text('Khoản thu', 36), ...ageingColumns()],
+    rows: items.map((i) => [i.key, i.label, ...ageingCells(i.amounts)]),
+    total: [null, TOTAL_LABEL, ...ageingCells(sumAgeing(items.map((i) => i.amounts)))],
+  });
+  if (multiSchool) {
+    sections.push({
+      title: AGEING_TITLES.feeItemBySchool,
+      columns: [text('Mã trường', 16, true), text('Tên trường', 32), text('Mã khoản thu', 14, true), text('Khoản thu', 28), ...ageingColumns()],
+      rows: of('fee_item').map((r) => [r.school_id, schoolNames.get(r.school_id) ?? r.school_id, r.key, r.label, ...ageingCells(r)]),
+      total: [null, TOTAL_LABEL, null, null, ...ageingCells(sumAgeing(of('fee_item')))],
     });
   }
   return sections;
