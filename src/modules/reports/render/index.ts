@@ -1,3 +1,9 @@
+/**
+ * The finance reports as files: canonical JSON, CSV, XLSX and PDF, all in Vietnamese. Rendering
+ * is a pure function of the report: the same report gives the same bytes in every format (no
+ * clock, no random ids; file dates come from `generated_at`), which is what lets a closed month's
+ * snapshot be re-downloaded byte for byte.
+ */
 import type { AgeingReport, DefaultersReport, MonthlyRevenueReport } from '../reports.types';
 import { canonicalJson } from './canonical-json';
 import { renderCsv } from './report-csv';
@@ -6,12 +12,6 @@ import { ageingSections, defaultersSections, revenueSections, type Section } fro
 import { renderXlsx } from './report-xlsx';
 import { formatDay, formatMonth, scopeLabel, unitName } from './vi-format';
 
-/**
- * The finance reports as files: canonical JSON, CSV, XLSX and PDF, all in Vietnamese. Rendering
- * is a pure function of the report: the same report gives the same bytes in every format (no
- * clock, no random ids; file dates come from `generated_at`), which is what lets a closed month's
- * snapshot be re-downloaded byte for byte.
- */
 export { canonicalJson } from './canonical-json';
 
 export type ReportKind = 'revenue' | 'ageing' | 'defaulters';
