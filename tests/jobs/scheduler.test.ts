@@ -176,7 +176,7 @@ describe('catch-up after downtime', () => {
 });
 
 describe('the real jobs', () => {
-  test('overdue reminders: one per overdue invoice per day, however often the job runs that day', async () => {
+  test('overdue reminders: one per overdue invoice and stage, however often the job runs that day', async () => {
     const scheduler = createScheduler({ db: app.db, clock: app.clock, logger }, scheduledJobs({ bankEventRetryMs: 60_000, statementApi: { baseUrl: `${app.baseUrl}/sim/bank`, keyId: 'x', secret: 'x'.repeat(16) } }));
     const school = await demoSchool(app.db, 3);
     // November's invoices issued (due mid-November), none of them paid: all overdue by June.

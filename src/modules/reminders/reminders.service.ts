@@ -35,38 +35,37 @@ export async function queueOverdueReminders(db: Knex, clock: Clock, onDate: stri
   const now = clock.now();
   const { rows } = await db.raw<{ rows: { queued: string; messages: string; no_recipient: string }[] }>(
     `WITH owing AS (
-       SELECT i.school_id, i.id, i.person_id, i.total_vnd - i.credited_vnd - i.paid_vnd AS due_vnd, ?::date - i.due_on AS days
+       SELECT i.school_id, i.id, i.person_id, i.total_vnd - i.credited_vnd - i.paid_vnd AS due_vnd, ?::date - i.due_on AS days,
+              CASE WHEN ?::date - i.due_on >= 30 THEN 3 WHEN ?::date - i.due_on >= 7 THEN 2 ELSE 1 END AS stage
        FROM invoices i
        WHERE i.status IN ('open', 'partially_paid') AND i.due_on < ?::date AND i.total_vnd - i.credited_vnd - i.paid_vnd > 0
          ${schoolId ? 'AND i.school_id = ?' : ''}
      ),
+     recipients AS (
+       SELECT o.school_id, o.id AS invoice_id, g.guardian_person_id, c.phone
+       FROM owing o
+       JOIN people s ON s.id = o.person_id AND s.date_of_birth + interval '18 years' > ?::date
+       JOIN guardian_links g ON g.student_person_id = o.person_id AND g.status = 'verified'
+       JOIN person_contacts c ON c.person_id = g.guardian_person_id
+     ),
      reminders AS (
-       INSERT INTO overdue_reminders (school_id, invoice_id, stage, reminded_on, person_id, amount_due_vnd, days_overdue, created_at)
-       SELECT o.school_id, o.id, CASE WHEN o.days >= 30 THEN 3 WHEN o.days >= 7 THEN 2 ELSE 1 END, ?::date, o.person_id, o.due_vnd, o.days, ?
+       INSERT INTO overdue_reminders (school_id, invoice_id, stage, reminded_on, person_id, amount_due_vnd, days_overdue, status, created_at)
+       SELECT o.school_id, o.id, o.stage, ?::date, o.person_id, o.due_vnd, o.days,
+              CASE WHEN EXISTS (SELECT 1 FROM recipients x WHERE x.school_id = o.school_id AND x.invoice_id = o.id) THEN 'pending' ELSE 'no_recipient' END, ?
        FROM owing o
        ON CONFLICT (school_id, invoice_id, stage) DO NOTHING
-       RETURNING school_id, invoice_id, stage, person_id
+       RETURNING school_id, invoice_id, stage, status
      ),
      messages AS (
        INSERT INTO reminder_messages (school_id, invoice_id, stage, guardian_person_id, phone, next_attempt_at, created_at)
-       SELECT r.school_id, r.invoice_id, r.stage, g.guardian_person_id, c.phone, ?, ?
-       FROM reminders r
-       JOIN people s ON s.id = r.person_id
-       JOIN guardian_links g ON g.student_person_id = r.person_id AND g.status = 'verified'
-       JOIN person_contacts c ON c.person_id = g.guardian_person_id
-       WHERE s.date_of_birth + interval '18 years' > ?::date
+       SELECT r.school_id, r.invoice_id, r.stage, x.guardian_person_id, x.phone, ?, ?
+       FROM reminders r JOIN recipients x ON x.school_id = r.school_id AND x.invoice_id = r.invoice_id
        ON CONFLICT DO NOTHING
-       RETURNING school_id, invoice_id, stage
-     ),
-     lonely AS (
-       UPDATE overdue_reminders o SET status = 'no_recipient'
-       FROM reminders r
-       WHERE o.school_id = r.school_id AND o.invoice_id = r.invoice_id AND o.stage = r.stage
-         AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.school_id = r.school_id AND m.invoice_id = r.invoice_id AND m.stage = r.stage)
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM reminders) AS queued, (SELECT count(*) FROM messages) AS messages, (SELECT count(*) FROM lonely) AS no_recipient`,
-    [onDate, onDate, ...(schoolId ? [schoolId] : []), onDate, now, now, now, onDate],
+     SELECT (SELECT count(*) FROM reminders) AS queued, (SELECT count(*) FROM messages) AS messages,
+            (SELECT count(*) FROM reminders WHERE status = 'no_recipient') AS no_recipient`,
+    [onDate, onDate, onDate, onDate, ...(schoolId ? [schoolId] : []), onDate, onDate, now, now, now],
   );
   const r = rows[0]!;
   return { queued: Number(r.queued), messages: Number(r.messages), no_recipient: Number(r.no_recipient) };
