@@ -71,6 +71,21 @@ export function createScheduler(
   const coordinator = createPgRunCoordinator(deps.db, deps.clock, options.runnerId);
   const jobs = new Map(definitions.map((d) => [d.name, d]));
   const inFlight = new Set<Promise<unknown>>();
+  // Fires this replica has won through node-cron whose run has not started yet, and whether stop()
+  // has begun: a stopping replica claims nothing more, and waits for the fires it already won, so
+  // it never leaves a claimed fire `running` behind it (that would wait for a takeover).
+  const wonNotStarted = new Set<string>();
+  let stopping = false;
+  const cronCoordinator = {
+    shouldRun: async (key: string, ttlMs: number) => {
+      if (stopping) return false;
+      const claim = Promise.resolve(coordinator.shouldRun(key, ttlMs));
+      track(claim);
+      const won = await claim;
+      if (won) wonNotStarted.add(key);
+      return won;
+    },
+  };
   const cronLogger = {
     info: (m: string) => deps.logger.debug({ cron: m }, 'node-cron'),
     warn: (m: string) => deps.logger.warn({ cron: m }, 'node-cron'),
@@ -82,11 +97,14 @@ export function createScheduler(
   const taskOf = (job: JobDefinition) => {
     let task = tasks.get(job.name);
     if (!task) {
-      task = createTask(job.cron, (ctx) => track(execute(job, { job: job.name, fireAt: ctx.date, attempt: 1 }, 'schedule', {})), {
+      task = createTask(job.cron, (ctx) => {
+        wonNotStarted.delete(`${job.name}:${ctx.date.toISOString()}`);
+        return track(execute(job, { job: job.name, fireAt: ctx.date, attempt: 1 }, 'schedule', {}));
+      }, {
         name: job.name,
         timezone: JOB_TIMEZONE,
         distributed: true,
-        runCoordinator: coordinator,
+        runCoordinator: cronCoordinator,
         distributedLease: job.leaseMs,
         noOverlap: true,
         unref: true,
@@ -215,10 +233,16 @@ export function createScheduler(
       staleSweep.unref();
     },
     stop: async () => {
+      stopping = true;
       clearInterval(staleSweep);
       for (const task of tasks.values()) await task.destroy();
       tasks.clear();
-      await Promise.allSettled([...inFlight]);
+      // Runs in progress, and fires won whose run is about to start (node-cron calls the task a few
+      // steps after the claim); a fire node-cron never starts is left to a takeover after 10 s.
+      for (let waited = 0; inFlight.size > 0 || (wonNotStarted.size > 0 && waited < 10_000); waited += 20) {
+        if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        else await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
   return scheduler;

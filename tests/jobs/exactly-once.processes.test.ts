@@ -136,8 +136,8 @@ test('three processes, one second apart for 30 fires, one paused mid-run: each f
 
 test('a process killed mid-run: after its lease, a surviving process takes the run over and finishes it once', async () => {
   const job = 'test-takeover';
-  // Long runs, short leases renewed every third: a killed process's run is stale within ~3 s.
-  const env = { JOB_NAME: job, JOB_SLEEP_MS: '1500', LEASE_MS: '3000', STALE_SWEEP_MS: '500', JOB_CRON: '*/2 * * * * *' };
+  // Long runs, short leases renewed every third: a killed process's run is stale within ~4 s.
+  const env = { JOB_NAME: job, JOB_SLEEP_MS: '1500', LEASE_MS: '4000', STALE_SWEEP_MS: '500', JOB_CRON: '*/2 * * * * *' };
   const [victim, survivor] = ['k1', 'k2'].map((name) => startReplica(name, env)) as [Replica, Replica];
   await Promise.all([victim, survivor].map((r) => r.nextLine('ready')));
   const killedFire = (await victim.nextLine('start ')).split(' ')[2]!;
