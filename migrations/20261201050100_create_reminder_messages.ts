@@ -42,7 +42,7 @@ export async function up(knex: Knex): Promise<void> {
       stage               smallint NOT NULL,
       guardian_person_id  text NOT NULL REFERENCES people (id),
       phone               text NOT NULL CHECK (phone ~ '^84[35789][0-9]{8}$'),
-      tracking_id         text NOT NULL UNIQUE DEFAULT new_id('rmm'),
+      tracking_id         text NOT NULL DEFAULT new_id('rmm'),
       status              text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'cancelled')),
       attempts            integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
       next_attempt_at     timestamptz NOT NULL,
@@ -51,6 +51,7 @@ export async function up(knex: Knex): Promise<void> {
       sent_at             timestamptz,
       created_at          timestamptz NOT NULL,
       PRIMARY KEY (school_id, invoice_id, stage, guardian_person_id),
+      UNIQUE (school_id, tracking_id),
       FOREIGN KEY (school_id, invoice_id, stage) REFERENCES overdue_reminders (school_id, invoice_id, stage),
       CHECK ((status = 'sent') = (sent_at IS NOT NULL)),
       CHECK (status <> 'sent' OR provider_message_id IS NOT NULL)
