@@ -15,7 +15,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 /**
  * Overdue reminders, queued by the daily job and sent through Zalo ZNS (the simulator, over HTTP):
  * one per invoice per stage, to verified guardians with a phone only, never for an invoice paid
- * (before queuing or before sending), sent once however often the jobs run (even two at once),
+ * (before queuing or before sending) or credited in full (exempted after issue), sent once however often the jobs run (even two at once),
  * transport failures retried, a refused phone given up.
  */
 let app: TestApp;
@@ -105,7 +105,7 @@ describe('PUT and GET /v1/me/contact', () => {
 
 describe('overdue reminders', () => {
   test('queued once per invoice and stage to verified guardians with a phone, sent once, retried after failures, never for a paid invoice', async () => {
-    const [, a, b, c, paidBefore, paidAfter, refused] = await students(7);
+    const [, a, b, c, paidBefore, paidAfter, refused, credited] = await students(8);
     const ga = await guardianOf(a!, 'verified', '0912000001');
     await guardianOf(a!, 'verified'); // no phone: nothing to send to
     await guardianOf(a!, 'pending', '0912000002'); // not verified: nothing
@@ -116,6 +116,10 @@ describe('overdue reminders', () => {
     const gRefused = await guardianOf(refused!, 'verified', '0912000007');
     await request(app.baseUrl).put('/sim/zalo/behaviour').send({ invalid_phones: ['84912000007'] });
     await pay(paidBefore!);
+    // Exempted after it was issued: a credit note for all of it leaves nothing owed.
+    await guardianOf(credited!, 'verified', '0912000008');
+    const credit = await request(app.baseUrl).post(`/v1/invoices/${credited!.invoiceId}/credit-notes`).set(auth(school.accountant)).send({ amount_vnd: credited!.owingVnd, reason: 'Miễn toàn bộ theo quyết định của Phường' });
+    expect(credit.status).toBe(201);
 
     // Five days after the due date: stage 1.
     const due = (await app.db('invoices').where({ school_id: school.id, id: a!.invoiceId }).first<{ due_on: string }>(app.db.raw("to_char(due_on, 'YYYY-MM-DD') AS due_on"))).due_on;
@@ -130,6 +134,7 @@ describe('overdue reminders', () => {
     expect(await messagesOf(c!)).toEqual([]);
     expect(await app.db('overdue_reminders').where({ school_id: school.id, invoice_id: c!.invoiceId }).first('stage', 'status')).toEqual({ stage: 1, status: 'no_recipient' });
     expect(await app.db('overdue_reminders').where({ school_id: school.id, invoice_id: paidBefore!.invoiceId })).toEqual([]);
+    expect(await app.db('overdue_reminders').where({ school_id: school.id, invoice_id: credited!.invoiceId })).toEqual([]);
 
     // Paid between queuing and sending: cancelled, not sent. The simulator fails the first two sends.
     await pay(paidAfter!);
@@ -156,7 +161,7 @@ describe('overdue reminders', () => {
     const sim = await simulated();
     const delivered = sim.data.filter((d) => [ma!.tracking_id, mb!.tracking_id].includes(d.tracking_id));
     expect(delivered.map((d) => d.tracking_id).sort()).toEqual([ma!.tracking_id, mb!.tracking_id].sort());
-    expect(sim.data.some((d) => d.phone === '84912000006' || d.phone === '84912000007')).toBe(false);
+    expect(sim.data.some((d) => ['84912000006', '84912000007', '84912000008'].includes(d.phone))).toBe(false);
     const toA = delivered.find((d) => d.tracking_id === ma!.tracking_id)!;
     expect(toA.phone).toBe(ga.phone!.replace(/^0/, '84'));
     expect(toA.text).toContain(`Kính gửi Quý phụ huynh em ${a!.fullName}`);
