@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
-import type pg from 'pg';
+import pg from 'pg';
 // pg's own conversion of a parameter to the text it sends (arrays to array literals, dates with
 // their offset, objects to JSON), so a value written in as a literal reads exactly as a parameter would.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => string | Buffer | null };
 import type { Fragment } from './unnest';
+
+const { escapeLiteral } = pg;
 
 /**
  * A transaction that sends several statements per round trip. node-postgres sends one statement at a
@@ -85,9 +87,9 @@ export function sqlLiteral(value: unknown): string {
   if (text === null) return 'NULL';
   if (typeof text !== 'string') throw new Error('binary values are not written as literals');
   if (text.includes('\0')) throw new Error('a NUL character cannot be written in a statement');
-  // Quotes doubled; with a backslash, the E'' form with backslashes doubled, whatever standard_conforming_strings says.
-  const quoted = text.replace(/'/g, "''");
-  return text.includes('\\') ? ` E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+  // node-postgres's own quoting (quotes doubled; with a backslash, the E'' form with backslashes
+  // doubled, whatever standard_conforming_strings says): not a quoting of ours.
+  return escapeLiteral(text);
 }
 
 /** The fragment with each `?` replaced by its binding as a literal. Fragments here hold no `?` other than placeholders. */
