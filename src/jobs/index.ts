@@ -5,6 +5,7 @@ import { invoiceGenerationJob } from './invoice-generation.job';
 import { overdueRemindersJob } from './overdue-reminders.job';
 import { receiptSweepJob } from './receipt-sweep.job';
 import { reconciliationJob } from './reconciliation.job';
+import { reportRollupsJob } from './report-rollups.job';
 import type { JobDefinition } from './scheduler';
 import { taxOutboxJob } from './tax-outbox.job';
 
@@ -19,7 +20,7 @@ export interface JobSettings {
 
 /**
  * Every scheduled job. A new job is a file like these (a JobDefinition calling one service
- * function) and one line here. Report roll-ups (issue 8) are not built yet, so they have no job.
+ * function) and one line here.
  */
 export function scheduledJobs(settings: JobSettings): JobDefinition[] {
   return [
@@ -29,5 +30,6 @@ export function scheduledJobs(settings: JobSettings): JobDefinition[] {
     reconciliationJob(settings.statementApi),
     invoiceGenerationJob,
     overdueRemindersJob,
+    reportRollupsJob,
   ];
 }
