@@ -21,12 +21,13 @@ const PLACEMENT = `SELECT s.id, s.name, s.district_id, d.code AS district_code, 
   FROM schools s JOIN districts d ON d.id = s.district_id JOIN cities c ON c.id = d.city_id`;
 
 export async function findSchoolsWhere(db: Db, where: { schoolId?: string; districtId?: string; cityId?: string }): Promise<SchoolPlacementRow[]> {
-  const clauses: string[] = [];
-  const params: string[] = [];
-  if (where.schoolId) (clauses.push('s.id = ?'), params.push(where.schoolId));
-  if (where.districtId) (clauses.push('s.district_id = ?'), params.push(where.districtId));
-  if (where.cityId) (clauses.push('d.city_id = ?'), params.push(where.cityId));
-  const { rows } = await db.raw(`${PLACEMENT} WHERE ${clauses.join(' AND ') || 'true'} ORDER BY d.code, s.name, s.id`, params);
+  const filters = [
+    { sql: 's.id = ?', value: where.schoolId },
+    { sql: 's.district_id = ?', value: where.districtId },
+    { sql: 'd.city_id = ?', value: where.cityId },
+  ].filter((f) => f.value !== undefined);
+  const clauses = filters.map((f) => f.sql).join(' AND ') || 'true';
+  const { rows } = await db.raw(`${PLACEMENT} WHERE ${clauses} ORDER BY d.code, s.name, s.id`, filters.map((f) => f.value as string));
   return rows as SchoolPlacementRow[];
 }
 
