@@ -17,6 +17,9 @@ import type { Knex } from 'knex';
 // - Closing takes the school's period lock exclusively; every roll-up trigger takes it shared
 //   before it reads closed_months, so a money transaction either commits before the close reads the
 //   roll-ups or sees the closed month and moves its event.
+// - The triggers' set-based statements run through EXECUTE, so each is planned for the rows it has
+//   (a callback batch of a few rows: index lookups; a bulk issue of 100,000 invoices: hash joins).
+//   A PL/pgSQL plan cached from one would otherwise serve the other.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE TABLE closed_months (
@@ -135,9 +138,10 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION report_apply_invoice_events(p_school text[], p_invoice text[], p_sign int[], p_kind text[], p_at timestamptz[]) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM report_lock_periods(p_school);
+      EXECUTE $q$
       WITH x AS (
         SELECT s AS school_id, i AS invoice_id, g AS sign, k AS kind, a AS at, report_month_of(a) AS concerns_month
-        FROM unnest(p_school, p_invoice, p_sign, p_kind, p_at) AS u(s, i, g, k, a)
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[]) AS u(s, i, g, k, a)
       ), m AS (
         SELECT DISTINCT school_id, concerns_month, report_open_month(school_id, concerns_month) AS month FROM x
       ), e AS MATERIALIZED (
@@ -163,7 +167,8 @@ export async function up(knex: Knex): Promise<void> {
         SELECT e.school_id, e.month, sum(e.sign * i.total_vnd)
         FROM e JOIN invoices i ON i.school_id = e.school_id AND i.id = e.invoice_id
         GROUP BY e.school_id, e.month
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd;
+      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
+      $q$ USING p_school, p_invoice, p_sign, p_kind, p_at;
     END $$;
 
     CREATE FUNCTION report_invoices_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -214,6 +219,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION report_allocations_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM report_lock_periods(ARRAY(SELECT DISTINCT school_id FROM new_rows));
+      EXECUTE $q$
       WITH x AS (
         SELECT n.school_id, n.id, n.invoice_id, n.amount_vnd, n.created_at,
                CASE WHEN n.source = 'credit' THEN 'credit' ELSE report_channel(p.provider) END AS channel,
@@ -247,7 +253,8 @@ export async function up(knex: Knex): Promise<void> {
       )
       INSERT INTO report_school_months AS r (school_id, month, receivable_change_vnd)
         SELECT school_id, month, -sum(amount_vnd) FROM e GROUP BY school_id, month
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd;
+      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
+      $q$;
       RETURN NULL;
     END $$;
     CREATE TRIGGER report_allocations_inserted AFTER INSERT ON allocations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_allocations_inserted();
@@ -256,6 +263,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION report_credit_note_lines_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM report_lock_periods(ARRAY(SELECT DISTINCT school_id FROM new_rows));
+      EXECUTE $q$
       WITH x AS (
         SELECT n.school_id, n.credit_note_id, n.fee_item_id, n.amount_vnd, c.created_at, report_month_of(c.created_at) AS concerns_month
         FROM new_rows n JOIN credit_notes c ON c.school_id = n.school_id AND c.id = n.credit_note_id
@@ -273,7 +281,8 @@ export async function up(knex: Knex): Promise<void> {
       )
       INSERT INTO report_school_months AS r (school_id, month, receivable_change_vnd)
         SELECT school_id, month, -sum(amount_vnd) FROM e GROUP BY 1, 2
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd;
+      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
+      $q$;
       RETURN NULL;
     END $$;
     CREATE TRIGGER report_credit_note_lines_inserted AFTER INSERT ON credit_note_lines REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_credit_note_lines_inserted();
@@ -283,6 +292,7 @@ export async function up(knex: Knex): Promise<void> {
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM new_rows WHERE account_kind = 'credit') THEN RETURN NULL; END IF;
       PERFORM report_lock_periods(ARRAY(SELECT DISTINCT school_id FROM new_rows WHERE account_kind = 'credit'));
+      EXECUTE $q$
       WITH x AS (
         SELECT j.school_id, j.id, j.posted_at, report_month_of(j.posted_at) AS concerns_month,
                -sum(n.amount_vnd) AS credit_change_vnd, coalesce(sum(n.amount_vnd) FILTER (WHERE j.kind = 'credit_refunded'), 0) AS refunded_vnd
@@ -299,7 +309,8 @@ export async function up(knex: Knex): Promise<void> {
       )
       INSERT INTO report_school_months AS r (school_id, month, credit_change_vnd, refunded_vnd)
         SELECT school_id, month, sum(credit_change_vnd), sum(refunded_vnd) FROM e GROUP BY 1, 2
-      ON CONFLICT (school_id, month) DO UPDATE SET credit_change_vnd = r.credit_change_vnd + excluded.credit_change_vnd, refunded_vnd = r.refunded_vnd + excluded.refunded_vnd;
+      ON CONFLICT (school_id, month) DO UPDATE SET credit_change_vnd = r.credit_change_vnd + excluded.credit_change_vnd, refunded_vnd = r.refunded_vnd + excluded.refunded_vnd
+      $q$;
       RETURN NULL;
     END $$;
     CREATE TRIGGER report_ledger_entries_inserted AFTER INSERT ON ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_ledger_entries_inserted();
@@ -309,6 +320,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION report_receipts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM report_lock_periods(ARRAY(SELECT DISTINCT school_id FROM new_rows));
+      EXECUTE $q$
       WITH x AS (
         SELECT school_id, id, template_code, symbol, number, total_vnd, issued_at, report_month_of(issued_at) AS concerns_month FROM new_rows
       ), m AS (
@@ -323,7 +335,8 @@ export async function up(knex: Knex): Promise<void> {
         SELECT school_id, month, template_code, symbol, min(number), max(number), count(*), sum(total_vnd) FROM e GROUP BY 1, 2, 3, 4
       ON CONFLICT (school_id, month, template_code, symbol) DO UPDATE SET
         first_number = least(r.first_number, excluded.first_number), last_number = greatest(r.last_number, excluded.last_number),
-        issued_count = r.issued_count + excluded.issued_count, amount_vnd = r.amount_vnd + excluded.amount_vnd;
+        issued_count = r.issued_count + excluded.issued_count, amount_vnd = r.amount_vnd + excluded.amount_vnd
+      $q$;
       RETURN NULL;
     END $$;
     CREATE TRIGGER report_receipts_inserted AFTER INSERT ON receipts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_receipts_inserted();
@@ -331,6 +344,7 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION report_receipt_cancellations_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM report_lock_periods(ARRAY(SELECT DISTINCT school_id FROM new_rows));
+      EXECUTE $q$
       WITH x AS (
         SELECT n.school_id, n.receipt_id AS id, r.template_code, r.symbol, r.total_vnd, n.cancelled_at, report_month_of(n.cancelled_at) AS concerns_month
         FROM new_rows n JOIN receipts r ON r.school_id = n.school_id AND r.id = n.receipt_id
@@ -345,7 +359,8 @@ export async function up(knex: Knex): Promise<void> {
       INSERT INTO report_receipt_months AS r (school_id, month, template_code, symbol, cancelled_count, amount_vnd)
         SELECT school_id, month, template_code, symbol, count(*), -sum(total_vnd) FROM e GROUP BY 1, 2, 3, 4
       ON CONFLICT (school_id, month, template_code, symbol) DO UPDATE SET
-        cancelled_count = r.cancelled_count + excluded.cancelled_count, amount_vnd = r.amount_vnd + excluded.amount_vnd;
+        cancelled_count = r.cancelled_count + excluded.cancelled_count, amount_vnd = r.amount_vnd + excluded.amount_vnd
+      $q$;
       RETURN NULL;
     END $$;
     CREATE TRIGGER report_receipt_cancellations_inserted AFTER INSERT ON receipt_cancellations REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_receipt_cancellations_inserted();
