@@ -13,25 +13,28 @@ import type { Clock } from '../../lib/clock';
  */
 const IN_SCOPE = (alias: string) => `(CAST(:schools AS text[]) IS NULL OR ${alias}.school_id = ANY(CAST(:schools AS text[])))`;
 
-const monthOf = (kind: string, alias: string, idColumn: string, at: string) =>
-  `coalesce((SELECT mv.month FROM report_period_moves mv WHERE mv.school_id = ${alias}.school_id AND mv.source_kind = '${kind}' AND mv.source_id = ${alias}.${idColumn}), report_month_of(${at}))`;
+/** The move recorded for a late event, joined to the event's row (`mv.month` when it was moved). */
+const moveOf = (kind: string, alias: string, idColumn: string, mv: string) =>
+  `LEFT JOIN report_period_moves ${mv} ON ${mv}.school_id = ${alias}.school_id AND ${mv}.source_kind = '${kind}' AND ${mv}.source_id = ${alias}.${idColumn}`;
 
 const INVOICE_EVENTS = `
-  SELECT i.school_id, i.id, 1 AS sign, ${monthOf('invoice_issued', 'i', 'id', 'i.issued_at')} AS month, i.total_vnd
-    FROM invoices i WHERE i.issued_at IS NOT NULL AND ${IN_SCOPE('i')}
+  SELECT i.school_id, i.id, 1 AS sign, coalesce(mv.month, report_month_of(i.issued_at)) AS month, i.total_vnd
+    FROM invoices i ${moveOf('invoice_issued', 'i', 'id', 'mv')} WHERE i.issued_at IS NOT NULL AND ${IN_SCOPE('i')}
   UNION ALL
-  SELECT i.school_id, i.id, -1, ${monthOf('invoice_voided', 'i', 'id', 'i.voided_at')}, i.total_vnd
-    FROM invoices i WHERE i.status = 'void' AND i.issued_at IS NOT NULL AND ${IN_SCOPE('i')}`;
+  SELECT i.school_id, i.id, -1, coalesce(mv.month, report_month_of(i.voided_at)), i.total_vnd
+    FROM invoices i ${moveOf('invoice_voided', 'i', 'id', 'mv')} WHERE i.status = 'void' AND i.issued_at IS NOT NULL AND ${IN_SCOPE('i')}`;
 
 const CREDIT_NOTE_EVENTS = `
-  SELECT cl.school_id, cl.fee_item_id, cl.amount_vnd, ${monthOf('credit_note', 'c', 'id', 'c.created_at')} AS month
-    FROM credit_note_lines cl JOIN credit_notes c ON c.school_id = cl.school_id AND c.id = cl.credit_note_id WHERE ${IN_SCOPE('cl')}`;
+  SELECT cl.school_id, cl.fee_item_id, cl.amount_vnd, coalesce(mv.month, report_month_of(c.created_at)) AS month
+    FROM credit_note_lines cl JOIN credit_notes c ON c.school_id = cl.school_id AND c.id = cl.credit_note_id
+    ${moveOf('credit_note', 'c', 'id', 'mv')} WHERE ${IN_SCOPE('cl')}`;
 
 const ALLOCATION_EVENTS = `
   SELECT a.school_id, a.invoice_id, a.amount_vnd,
          CASE WHEN a.source = 'credit' THEN 'credit' ELSE report_channel(p.provider) END AS channel,
-         ${monthOf('allocation', 'a', 'id', "CASE WHEN a.source = 'payment' THEN coalesce(p.occurred_at, p.recorded_at) ELSE a.created_at END")} AS month
-    FROM allocations a LEFT JOIN payments p ON p.school_id = a.school_id AND p.id = a.payment_id WHERE ${IN_SCOPE('a')}`;
+         coalesce(mv.month, report_month_of(CASE WHEN a.source = 'payment' THEN coalesce(p.occurred_at, p.recorded_at) ELSE a.created_at END)) AS month
+    FROM allocations a LEFT JOIN payments p ON p.school_id = a.school_id AND p.id = a.payment_id
+    ${moveOf('allocation', 'a', 'id', 'mv')} WHERE ${IN_SCOPE('a')}`;
 
 export const EXPECTED_ROLLUPS = {
   report_fee_item_months: {
@@ -77,8 +80,9 @@ export const EXPECTED_ROLLUPS = {
           UNION ALL SELECT school_id, month, -amount_vnd, 0, 0 FROM (${ALLOCATION_EVENTS}) a
           UNION ALL SELECT school_id, month, -amount_vnd, 0, 0 FROM (${CREDIT_NOTE_EVENTS}) c
           UNION ALL
-          SELECT j.school_id, ${monthOf('journal', 'j', 'id', 'j.posted_at')}, 0, -le.amount_vnd, CASE WHEN j.kind = 'credit_refunded' THEN le.amount_vnd ELSE 0 END
+          SELECT j.school_id, coalesce(mv.month, report_month_of(j.posted_at)), 0, -le.amount_vnd, CASE WHEN j.kind = 'credit_refunded' THEN le.amount_vnd ELSE 0 END
             FROM ledger_entries le JOIN journals j ON j.school_id = le.school_id AND j.id = le.journal_id
+            ${moveOf('journal', 'j', 'id', 'mv')}
            WHERE le.account_kind = 'credit' AND ${IN_SCOPE('le')}
         ) x GROUP BY school_id, month`,
   },
@@ -89,11 +93,12 @@ export const EXPECTED_ROLLUPS = {
       SELECT school_id, month, template_code, symbol, min(number) AS first_number, max(number) AS last_number,
              count(*) FILTER (WHERE kind = 'issued')::int AS issued_count, count(*) FILTER (WHERE kind = 'cancelled')::int AS cancelled_count, sum(amount)::bigint AS amount_vnd
         FROM (
-          SELECT r.school_id, ${monthOf('receipt', 'r', 'id', 'r.issued_at')} AS month, r.template_code, r.symbol, r.number, 'issued' AS kind, r.total_vnd AS amount
-            FROM receipts r WHERE ${IN_SCOPE('r')}
+          SELECT r.school_id, coalesce(mv.month, report_month_of(r.issued_at)) AS month, r.template_code, r.symbol, r.number, 'issued' AS kind, r.total_vnd AS amount
+            FROM receipts r ${moveOf('receipt', 'r', 'id', 'mv')} WHERE ${IN_SCOPE('r')}
           UNION ALL
-          SELECT r.school_id, ${monthOf('receipt_cancellation', 'c', 'receipt_id', 'c.cancelled_at')}, r.template_code, r.symbol, NULL, 'cancelled', -r.total_vnd
-            FROM receipt_cancellations c JOIN receipts r ON r.school_id = c.school_id AND r.id = c.receipt_id WHERE ${IN_SCOPE('c')}
+          SELECT r.school_id, coalesce(mv.month, report_month_of(c.cancelled_at)), r.template_code, r.symbol, NULL, 'cancelled', -r.total_vnd
+            FROM receipt_cancellations c JOIN receipts r ON r.school_id = c.school_id AND r.id = c.receipt_id
+            ${moveOf('receipt_cancellation', 'c', 'receipt_id', 'mv')} WHERE ${IN_SCOPE('c')}
         ) x GROUP BY school_id, month, template_code, symbol`,
   },
 } as const;
