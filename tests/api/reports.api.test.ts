@@ -381,3 +381,25 @@ describe('POST /v1/schools/{school_id}/months/{month}/close', () => {
     await app.db('report_school_months').where({ school_id: school.id, month: '2026-11-01' }).decrement('refunded_vnd', 1);
   });
 });
+
+describe('credit notes and credit', () => {
+  test('a credit note on a paid October invoice moves its money to credit in November; the month still ties out and the credit balance is the ledger\'s', async () => {
+    at('2026-11-06T03:00:00Z');
+    const before = (await schoolRevenue('2026-11')).body as MonthlyRevenueReport;
+    const receivablesBefore = await receivables([school.id]);
+    const paidInvoice = await app.db('invoices').where({ school_id: school.id, period_start: '2026-10-01', status: 'paid' }).whereNot({ id: exempted.invoiceId }).orderBy('id').first();
+    const note = await request(app.baseUrl).post(`/v1/invoices/${paidInvoice.id}/credit-notes`).set(auth(school.accountant)).send({ amount_vnd: 100_000, reason: 'Giảm tiền ăn do nghỉ học' });
+    expect(note.status).toBe(201);
+    const after = (await schoolRevenue('2026-11')).body as MonthlyRevenueReport;
+    expect(after.totals.credit_notes_vnd! - before.totals.credit_notes_vnd!).toBe(100_000);
+    // The paid part goes back to credit: a negative allocation from credit, receivables unchanged.
+    expect(after.totals.credit_applied_vnd! - before.totals.credit_applied_vnd!).toBe(-100_000);
+    expect(after.totals.outstanding_vnd - before.totals.outstanding_vnd).toBe((await receivables([school.id])) - receivablesBefore);
+    const t = after.totals;
+    expect(t.net_billed_vnd - t.credit_notes_vnd! - t.collected_vnd - t.credit_applied_vnd!).toBe((await receivables([school.id])) - octoberEndReceivables);
+    const [credit] = await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'credit' }).select(app.db.raw('coalesce(-sum(amount_vnd), 0)::bigint AS v'));
+    expect(t.credit_balance_vnd).toBe(Number(credit.v));
+    expect(t.credit_balance_vnd).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
