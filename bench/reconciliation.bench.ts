@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 import type { Benchmark } from './harness';
 import { fixedClock } from '../src/lib/clock';
@@ -20,6 +21,27 @@ import { DEMO_ACCOUNTANTS, DEMO_SCHOOLS } from '../seeds/demo-data';
 function stepLogger(logger: Logger): Logger {
   return { ...logger, info: (obj: unknown) => { const steps = (obj as { steps_ms?: unknown }).steps_ms; if (steps) console.log(`reconciliation: steps ${JSON.stringify(steps)}`); } } as unknown as Logger;
 }
+
+/**
+ * CPU seconds (user + system) the database's backends serving this database have used, read from
+ * /proc (a local server; null when it cannot be read). Unlike wall time, it hardly moves with the
+ * machine's load, so it compares two versions measured while other work runs.
+ */
+async function backendCpuSeconds(db: Knex): Promise<Map<number, number> | null> {
+  const { rows } = await db.raw<{ rows: { pid: number }[] }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  const ticks = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      return null;
+    }
+  }
+  return ticks;
+}
+const cpuDelta = (before: Map<number, number> | null, after: Map<number, number> | null) =>
+  before && after ? +[...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0).toFixed(2) : null;
 
 export async function benchReconciliation(db: Knex, logger: Logger, lines = 100_000): Promise<Record<string, number>> {
   const clock = fixedClock(new Date('2026-11-22T03:00:00Z'));
@@ -89,14 +111,19 @@ export async function benchReconciliation(db: Knex, logger: Logger, lines = 100_
       await trx.rollback();
     }).catch(() => undefined);
   }
+  const cpuBefore = await backendCpuSeconds(db);
+  const nodeCpu = process.cpuUsage();
   const started = performance.now();
   const first = await reconcileDay({ db, clock, logger: stepLogger(logger) }, school.id, account.id, day);
   const seconds = (performance.now() - started) / 1000;
+  const nodeUsed = process.cpuUsage(nodeCpu);
+  const nodeCpuS = +((nodeUsed.user + nodeUsed.system) / 1e6).toFixed(2);
+  const dbCpuS = cpuDelta(cpuBefore, await backendCpuSeconds(db));
   const again = performance.now();
   const second = await reconcileDay({ db, clock, logger }, school.id, account.id, day);
   const rerunSeconds = (performance.now() - again) / 1000;
   console.log(`reconciliation: ${count} lines in ${seconds.toFixed(2)} s; outcomes ${JSON.stringify(first.outcomes)}; re-run ${rerunSeconds.toFixed(2)} s, ${second.new_results} new`);
-  return { lines: Number(count), seconds: +seconds.toFixed(2), lines_per_s: Math.round(Number(count) / seconds), rerun_seconds: +rerunSeconds.toFixed(2) };
+  return { lines: Number(count), seconds: +seconds.toFixed(2), lines_per_s: Math.round(Number(count) / seconds), rerun_seconds: +rerunSeconds.toFixed(2), ...(dbCpuS === null ? {} : { db_cpu_s: dbCpuS }), node_cpu_s: nodeCpuS };
 }
 
 /** Matching a day's statement is a bulk path: compared with the raw COPY rate through `lines_per_s`. */

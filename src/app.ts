@@ -22,6 +22,7 @@ import { guardianRoutes } from './modules/guardians/guardians.routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { invoiceRoutes } from './modules/invoices/invoices.routes';
 import { jobRoutes } from './modules/jobs/jobs.routes';
+import { paymentBundleRoutes } from './modules/payments/payment-bundles.routes';
 import { paymentRoutes } from './modules/payments/payments.routes';
 import { refundRoutes } from './modules/payments/refunds.routes';
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
@@ -30,6 +31,9 @@ import { reportRoutes } from './modules/reports/reports.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
+import { reminderRoutes } from './modules/reminders/reminders.routes';
+import { DEV_ZNS_ACCESS_TOKEN } from './integrations/notifications/zalo-zns';
+import { ZaloZnsSimulator, zaloZnsSimulatorRoutes } from './integrations/notifications/zalo-zns-simulator';
 import { registerDomainMetrics } from './modules/system/domain-metrics';
 import { type MetricsAccess, systemRoutes } from './modules/system/system.routes';
 import { createMetrics, type Metrics } from './lib/metrics';
@@ -60,6 +64,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Who may read /metrics (config.metrics); open without a token when absent (tests). */
   metricsAccess?: MetricsAccess;
+  /** The access token the simulated Zalo ZNS accepts (config.zaloZns); the development default when absent. */
+  zaloZnsAccessToken?: string;
 }
 
 /** The statement API settings in force: configured, or the simulator's on this service. */
@@ -88,12 +94,16 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...reconciliationRoutes(deps),
     ...jobRoutes(deps),
     ...receiptRoutes(deps),
+    ...paymentBundleRoutes(deps),
+    ...reminderRoutes(deps),
     ...reportRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes({ ...deps, statementApi: statementApiOf(deps) }) : []),
     // ... and so does the tax authority's receiving service (issue 5).
     ...(deps.vneidSimulator ? taxAuthoritySimulatorRoutes(new TaxAuthoritySimulator()) : []),
+    // ... and Zalo ZNS, which overdue reminders are sent through (issue 7).
+    ...(deps.vneidSimulator ? zaloZnsSimulatorRoutes(new ZaloZnsSimulator(deps.zaloZnsAccessToken ?? DEV_ZNS_ACCESS_TOKEN)) : []),
     ...(deps.vneidSimulator && deps.registrySimulatorApiKey ? registrySimulatorRoutes({ db: deps.db, apiKey: deps.registrySimulatorApiKey }) : []),
   ];
 }

@@ -38,6 +38,9 @@ export const ConfigSchema = z
     TAX_OUTBOX_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
     TAX_SUBMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
     METRICS_TOKEN: z.string().min(16).optional(),
+    ZALO_ZNS_URL: z.url().optional(),
+    ZALO_ZNS_ACCESS_TOKEN: z.string().min(16).default('dev-only-zalo-zns-access-token'),
+    REMINDER_DELIVERY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   })
   .transform((env) => {
     const isProduction = env.NODE_ENV === 'production';
@@ -68,6 +71,13 @@ export const ConfigSchema = z
         url: env.TAX_AUTHORITY_URL ? env.TAX_AUTHORITY_URL.replace(/\/$/, '') : vneidSimulator ? `${publicBaseUrl}/sim/tax` : undefined,
         outboxEveryMs: env.TAX_OUTBOX_SECONDS * 1000,
         timeoutMs: env.TAX_SUBMIT_TIMEOUT_MS,
+      },
+      // Overdue reminders go out through Zalo ZNS; unset, the built-in simulator while simulators are
+      // on, and with them off nothing is sent (reminders wait in their outbox; main.ts says so).
+      zaloZns: {
+        url: env.ZALO_ZNS_URL ? env.ZALO_ZNS_URL.replace(/\/$/, '') : vneidSimulator ? `${publicBaseUrl}/sim/zalo` : undefined,
+        accessToken: env.ZALO_ZNS_ACCESS_TOKEN,
+        everyMs: env.REMINDER_DELIVERY_SECONDS * 1000,
       },
       // /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without one, open
       // outside production and refused in production (metrics name routes, schools' volumes).

@@ -17,6 +17,7 @@ import { processPendingBankEvents } from './modules/payments/bank-events.service
 import { statementApiOf } from './app';
 import { scheduledJobs } from './jobs';
 import { createScheduler } from './jobs/scheduler';
+import { createZnsClient } from './integrations/notifications/zalo-zns';
 import { createTaxAuthorityClient } from './integrations/tax-authority/tax-authority';
 import { stopRequestedReceiptIssuing } from './modules/receipts/receipt-issuing.service';
 import { seedDemoData } from '../seeds/demo-data';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   // fires missed while nothing ran are run once now, in the background.
   const statementApi = statementApiOf({ statementApi: config.statementApi, publicBaseUrl: config.publicBaseUrl });
   const taxUrl = config.taxAuthority.url;
+  if (!config.zaloZns.url) logger.warn('ZALO_ZNS_URL is not set: overdue reminders wait in their outbox until it is');
   if (!taxUrl) logger.warn('TAX_AUTHORITY_URL is not set: receipts wait in the tax outbox until it is');
   const metrics = createMetrics();
   registerDomainMetrics(metrics, db);
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       bankEventRetryMs: config.bankEventRetryMs,
       statementApi,
       receiptSweepMs: config.receiptSweepMs,
+      reminderDelivery: config.zaloZns.url ? { notifier: createZnsClient({ baseUrl: config.zaloZns.url, accessToken: config.zaloZns.accessToken }), everyMs: config.zaloZns.everyMs } : undefined,
       taxOutbox: taxUrl ? { taxAuthority: createTaxAuthorityClient(taxUrl), timeoutMs: config.taxAuthority.timeoutMs, everyMs: config.taxAuthority.outboxEveryMs } : undefined,
     }),
     { onRunFinished: (job, outcome, seconds) => recordJobRun(metrics, job, outcome, seconds) },
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
 
   const populationRegistry = createRegistryClient({ baseUrl: config.populationRegistry.url, apiKey: config.populationRegistry.apiKey });
   const app = buildApp({
-    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, statementApi, scheduler, metrics, metricsAccess: config.metrics,
+    db, clock, logger, tokens, identityProvider, vneidSimulator, publicBaseUrl: config.publicBaseUrl, statementApi, scheduler, metrics, metricsAccess: config.metrics, zaloZnsAccessToken: config.zaloZns.accessToken,
     populationRegistry, registrySimulatorApiKey: config.vneid.simulator ? config.populationRegistry.apiKey : undefined,
   });
   const server = createServer(app);

@@ -1,10 +1,12 @@
 import type { StatementApiSettings } from '../integrations/statements/bank-statement-api';
+import type { Notifier } from '../integrations/notifications/zalo-zns';
 import type { TaxAuthority } from '../integrations/tax-authority/tax-authority';
 import { bankEventRetryJob } from './bank-event-retry.job';
 import { invoiceGenerationJob } from './invoice-generation.job';
 import { overdueRemindersJob } from './overdue-reminders.job';
 import { receiptSweepJob } from './receipt-sweep.job';
 import { reconciliationJob } from './reconciliation.job';
+import { reminderDeliveryJob } from './reminder-delivery.job';
 import { reportRollupsJob } from './report-rollups.job';
 import type { JobDefinition } from './scheduler';
 import { taxOutboxJob } from './tax-outbox.job';
@@ -16,6 +18,8 @@ export interface JobSettings {
   receiptSweepMs?: number;
   /** Without a tax authority (no URL and no simulator), receipts wait in the outbox and no job sends them. */
   taxOutbox?: { taxAuthority: TaxAuthority; timeoutMs: number; everyMs: number };
+  /** Without a notifier (no ZNS URL and no simulator), overdue reminders wait in their outbox. */
+  reminderDelivery?: { notifier: Notifier; everyMs: number };
 }
 
 /**
@@ -30,6 +34,7 @@ export function scheduledJobs(settings: JobSettings): JobDefinition[] {
     reconciliationJob(settings.statementApi),
     invoiceGenerationJob,
     overdueRemindersJob,
+    ...(settings.reminderDelivery ? [reminderDeliveryJob(settings.reminderDelivery)] : []),
     reportRollupsJob,
   ];
 }

@@ -6,6 +6,6 @@ export const overdueRemindersJob: JobDefinition = {
   name: 'overdue-reminders',
   cron: '0 0 8 * * *',
   catchUp: { mode: 'latest', lookbackMs: 86_400_000 },
-  leaseMs: 30 * 60_000,
+  leaseMs: 10 * 60_000,
   run: (ctx) => queueOverdueReminders(ctx.db, ctx.clock, ctx.forDate, ctx.schoolId),
 };

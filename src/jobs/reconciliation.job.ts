@@ -8,7 +8,7 @@ export function reconciliationJob(statementApi: StatementApiSettings): JobDefini
     name: 'reconciliation',
     cron: '0 30 5 * * *',
     catchUp: { mode: 'each', lookbackMs: 7 * 86_400_000 },
-    leaseMs: 60 * 60_000,
+    leaseMs: 10 * 60_000,
     forDate: forPreviousDay,
     run: (ctx) => reconcileAllAccounts({ ...ctx, statementApi }, ctx.forDate, ctx.schoolId),
   };

@@ -7,12 +7,19 @@ import type { Clock } from '../lib/clock';
 /**
  * A PostgreSQL-backed run coordinator (node-cron's `RunCoordinator`): every replica asks it before
  * running a fire, and exactly one gets `true`, the one whose INSERT of the (job, fire time) row
- * wins; the others hit the primary key and skip. The row then records how the run went. A replica
- * that dies mid-run leaves its row `running`: the fire is not run again by another replica (a
- * half-done run that might have written is safer re-run by a person, who sees it in the list after
- * its lease), so a fire runs at most once, and exactly once when its runner lives.
+ * wins; the others hit the primary key and skip. The row then records how the run went.
+ *
+ * While a run executes, its runner renews the row's lease (`lease_until`). A run still `running`
+ * after its lease passed belongs to a replica that died (or stalled longer than the lease): another
+ * replica takes it over with one atomic UPDATE that names the stale lease, moves `runner` and
+ * raises `attempt`, and runs the job again (every job is idempotent: a re-run writes only what the
+ * first attempt did not). Heartbeats and the finish name the runner and attempt they hold, so a
+ * replica that wakes after being taken over records nothing. After MAX_ATTEMPTS the run is marked
+ * failed instead of being tried again (a job that kills its process must not kill every replica).
  */
 export type Trigger = 'schedule' | 'catch_up' | 'manual';
+
+export const MAX_ATTEMPTS = 3;
 
 export interface Claim {
   job: string;
@@ -31,6 +38,7 @@ export interface JobRunRow {
   scope_school_id: string | null;
   runner: string;
   status: 'running' | 'succeeded' | 'failed';
+  attempt: number;
   started_at: Date;
   lease_until: Date;
   finished_at: Date | null;
@@ -38,12 +46,29 @@ export interface JobRunRow {
   error: string | null;
 }
 
+/** One attempt at a run, held by this replica: what its heartbeat and finish name. */
+export interface Held {
+  job: string;
+  fireAt: Date;
+  attempt: number;
+}
+
+export type RunOutcome = { status: 'succeeded'; result: Record<string, unknown> } | { status: 'failed'; error: string };
+
 export interface PgRunCoordinator extends RunCoordinator {
   readonly runnerId: string;
-  /** Inserts the run's row; true when this replica won the fire. */
+  /** Inserts the run's row; true when this replica won the fire (its attempt 1). */
   claim(claim: Claim): Promise<boolean>;
-  /** Records the end of a run this replica claimed. */
-  finish(job: string, fireAt: Date, outcome: { status: 'succeeded'; result: Record<string, unknown> } | { status: 'failed'; error: string }): Promise<JobRunRow>;
+  /** Renews the lease of an attempt this replica holds; false when it no longer holds it. */
+  renew(held: Held, leaseMs: number): Promise<boolean>;
+  /** Records the end of an attempt this replica holds; null when the run was taken over meanwhile. */
+  finish(held: Held, outcome: RunOutcome): Promise<JobRunRow | null>;
+  /** The runs of these jobs still `running` with their lease passed, oldest fire first. */
+  findStale(jobs: string[], limit?: number): Promise<JobRunRow[]>;
+  /** Claims a stale run (its lease passed) for this replica as its next attempt; null when another replica was first or the lease was renewed. */
+  takeOver(job: string, fireAt: Date, leaseMs: number): Promise<JobRunRow | null>;
+  /** Marks a stale run that used its MAX_ATTEMPTS as failed; null when it is no longer stale. */
+  abandon(job: string, fireAt: Date): Promise<JobRunRow | null>;
 }
 
 /** node-cron keys a fire as `<task name>:<fire time ISO>`; job names have no colon. */
@@ -64,6 +89,7 @@ export function createPgRunCoordinator(db: Knex, clock: Clock, runnerId = `${hos
     );
     return rows.length === 1;
   };
+  const held = (h: Held) => ({ job: h.job, fire_at: h.fireAt, runner: runnerId, attempt: h.attempt, status: 'running' });
   return {
     runnerId,
     claim,
@@ -71,13 +97,35 @@ export function createPgRunCoordinator(db: Knex, clock: Clock, runnerId = `${hos
       const { job, fireAt } = parseFireKey(key);
       return claim({ job, fireAt, trigger: 'schedule', leaseMs: ttlMs });
     },
-    finish: async (job, fireAt, outcome) => {
+    renew: async (h, leaseMs) => (await db('job_runs').where(held(h)).update({ lease_until: new Date(clock.now().getTime() + leaseMs) })) === 1,
+    finish: async (h, outcome) => {
       const [row] = await db('job_runs')
-        .where({ job, fire_at: fireAt, runner: runnerId, status: 'running' })
+        .where(held(h))
         .update({ status: outcome.status, finished_at: clock.now(), result: outcome.status === 'succeeded' ? JSON.stringify(outcome.result) : null, error: outcome.status === 'failed' ? outcome.error.slice(0, 2000) : null })
         .returning<JobRunRow[]>('*');
-      if (!row) throw new Error(`run ${job} at ${fireAt.toISOString()} is not this replica's`);
-      return row;
+      return row ?? null;
+    },
+    findStale: (jobs, limit = 20) =>
+      db('job_runs').where({ status: 'running' }).whereIn('job', jobs).where('lease_until', '<', clock.now()).orderBy('fire_at').limit(limit).select<JobRunRow[]>('*'),
+    takeOver: async (job, fireAt, leaseMs) => {
+      const now = clock.now();
+      const [row] = await db('job_runs')
+        .where({ job, fire_at: fireAt, status: 'running' })
+        .where('lease_until', '<', now)
+        .where('attempt', '<', MAX_ATTEMPTS)
+        .update({ runner: runnerId, attempt: db.raw('attempt + 1'), lease_until: new Date(now.getTime() + leaseMs) })
+        .returning<JobRunRow[]>('*');
+      return row ?? null;
+    },
+    abandon: async (job, fireAt) => {
+      const now = clock.now();
+      const [row] = await db('job_runs')
+        .where({ job, fire_at: fireAt, status: 'running' })
+        .where('lease_until', '<', now)
+        .where('attempt', '>=', MAX_ATTEMPTS)
+        .update({ status: 'failed', finished_at: now, error: db.raw(`'abandoned after ' || attempt || ' attempts: runner ' || runner || ' stopped renewing its lease'`) })
+        .returning<JobRunRow[]>('*');
+      return row ?? null;
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { type Clock, vietnamDate } from '../lib/clock';
-import { createPgRunCoordinator, type JobRunRow, type PgRunCoordinator, type Trigger } from './run-coordinator';
+import { createPgRunCoordinator, type Held, type JobRunRow, type PgRunCoordinator, type Trigger } from './run-coordinator';
 
 export const JOB_TIMEZONE = 'Asia/Ho_Chi_Minh';
 
@@ -27,7 +27,10 @@ export interface JobDefinition {
   cron: string;
   /** At start-up: run every fire missed within the lookback ('each'), only the latest ('latest'), or none. */
   catchUp: { mode: 'each' | 'latest' | 'none'; lookbackMs: number };
-  /** How long a run may hold its fire before the list shows it stale. */
+  /**
+   * The run's lease: renewed every third of it while the run executes; a run whose lease passed
+   * (its replica died) is taken over by another replica and run again.
+   */
   leaseMs: number;
   /** The business date a fire works on (the nightly reconciliation works on the day before). */
   forDate?: (fireAt: Date) => string;
@@ -42,9 +45,11 @@ export interface Scheduler {
   runFire(name: string, fireAt: Date, trigger?: Trigger, options?: { forDate?: string; schoolId?: string }): Promise<JobRunRow | null>;
   /** Fires missed while no replica ran (none recorded), per each job's catch-up rule. */
   findMissedFires(): Promise<{ job: string; fireAt: Date }[]>;
-  /** Runs the missed fires once each (another replica starting at the same time runs none of them twice). */
+  /** Takes over the stale runs of crashed replicas first, then runs the missed fires once each (another replica starting at the same time runs none of them twice). */
   catchUp(): Promise<JobRunRow[]>;
-  /** Registers the schedules with node-cron. */
+  /** Takes over and runs again the runs left `running` past their lease (see run-coordinator.ts); marks failed those out of attempts. */
+  recoverStaleRuns(): Promise<JobRunRow[]>;
+  /** Registers the schedules with node-cron, and the sweep for stale runs. */
   start(): void;
   stop(): Promise<void>;
 }
@@ -56,11 +61,31 @@ export const forPreviousDay = previousDay;
 export function createScheduler(
   deps: JobDeps,
   definitions: JobDefinition[],
-  options: { runnerId?: string; onRunFinished?: (job: string, outcome: 'ok' | 'failed', seconds: number) => void } = {},
+  options: {
+    runnerId?: string;
+    onRunFinished?: (job: string, outcome: 'ok' | 'failed', seconds: number) => void;
+    /** How often a started scheduler looks for stale runs to take over; defaults to a minute. */
+    staleSweepMs?: number;
+  } = {},
 ): Scheduler {
   const coordinator = createPgRunCoordinator(deps.db, deps.clock, options.runnerId);
   const jobs = new Map(definitions.map((d) => [d.name, d]));
   const inFlight = new Set<Promise<unknown>>();
+  // Fires this replica has won through node-cron whose run has not started yet, and whether stop()
+  // has begun: a stopping replica claims nothing more, and waits for the fires it already won, so
+  // it never leaves a claimed fire `running` behind it (that would wait for a takeover).
+  const wonNotStarted = new Set<string>();
+  let stopping = false;
+  const cronCoordinator = {
+    shouldRun: async (key: string, ttlMs: number) => {
+      if (stopping) return false;
+      const claim = Promise.resolve(coordinator.shouldRun(key, ttlMs));
+      track(claim);
+      const won = await claim;
+      if (won) wonNotStarted.add(key);
+      return won;
+    },
+  };
   const cronLogger = {
     info: (m: string) => deps.logger.debug({ cron: m }, 'node-cron'),
     warn: (m: string) => deps.logger.warn({ cron: m }, 'node-cron'),
@@ -68,14 +93,18 @@ export function createScheduler(
     debug: (m: string | Error) => deps.logger.debug({ cron: String(m) }, 'node-cron'),
   };
   const tasks = new Map<string, ScheduledTask>();
+  let staleSweep: NodeJS.Timeout | undefined;
   const taskOf = (job: JobDefinition) => {
     let task = tasks.get(job.name);
     if (!task) {
-      task = createTask(job.cron, (ctx) => track(execute(job, ctx.date, 'schedule', {})), {
+      task = createTask(job.cron, (ctx) => {
+        wonNotStarted.delete(`${job.name}:${ctx.date.toISOString()}`);
+        return track(execute(job, { job: job.name, fireAt: ctx.date, attempt: 1 }, 'schedule', {}));
+      }, {
         name: job.name,
         timezone: JOB_TIMEZONE,
         distributed: true,
-        runCoordinator: coordinator,
+        runCoordinator: cronCoordinator,
         distributedLease: job.leaseMs,
         noOverlap: true,
         unref: true,
@@ -91,21 +120,40 @@ export function createScheduler(
     return p;
   };
 
-  /** Runs a fire this replica has claimed. Failures are recorded on the row, not thrown. */
-  async function execute(job: JobDefinition, fireAt: Date, trigger: Trigger, o: { forDate?: string; schoolId?: string }): Promise<JobRunRow> {
+  /**
+   * Runs an attempt this replica holds, renewing its lease meanwhile. Failures are recorded on the
+   * row, not thrown. An attempt taken over meanwhile (this replica stalled past its lease) records
+   * nothing: the row, as the new runner has it, is returned.
+   */
+  async function execute(job: JobDefinition, held: Held, trigger: Trigger, o: { forDate?: string; schoolId?: string }): Promise<JobRunRow> {
+    const { fireAt } = held;
     const forDate = o.forDate ?? (job.forDate ?? vietnamDate)(fireAt);
     const started = Date.now();
+    const heartbeat = setInterval(() => {
+      coordinator
+        .renew(held, job.leaseMs)
+        .then((mine) => mine || deps.logger.warn({ job: job.name, fire_at: fireAt.toISOString(), attempt: held.attempt }, 'job run lost its lease'))
+        .catch((err: unknown) => deps.logger.warn({ job: job.name, err: err instanceof Error ? err.message : String(err) }, 'renewing a job run lease failed'));
+    }, Math.max(Math.floor(job.leaseMs / 3), 20));
+    heartbeat.unref();
+    let outcome: Parameters<PgRunCoordinator['finish']>[1];
     try {
       const result = await job.run({ ...deps, fireAt, forDate, schoolId: o.schoolId });
-      deps.logger.info({ job: job.name, fire_at: fireAt.toISOString(), trigger, for_date: forDate, ms: Date.now() - started, result }, 'job run succeeded');
+      deps.logger.info({ job: job.name, fire_at: fireAt.toISOString(), trigger, attempt: held.attempt, for_date: forDate, ms: Date.now() - started, result }, 'job run succeeded');
       options.onRunFinished?.(job.name, 'ok', (Date.now() - started) / 1000);
-      return await coordinator.finish(job.name, fireAt, { status: 'succeeded', result });
+      outcome = { status: 'succeeded', result };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      deps.logger.error({ job: job.name, fire_at: fireAt.toISOString(), trigger, err: message }, 'job run failed');
+      deps.logger.error({ job: job.name, fire_at: fireAt.toISOString(), trigger, attempt: held.attempt, err: message }, 'job run failed');
       options.onRunFinished?.(job.name, 'failed', (Date.now() - started) / 1000);
-      return coordinator.finish(job.name, fireAt, { status: 'failed', error: message });
+      outcome = { status: 'failed', error: message };
+    } finally {
+      clearInterval(heartbeat);
     }
+    const row = await coordinator.finish(held, outcome);
+    if (row) return row;
+    deps.logger.warn({ job: job.name, fire_at: fireAt.toISOString(), attempt: held.attempt }, 'job run was taken over by another replica; its outcome is not recorded');
+    return deps.db('job_runs').where({ job: job.name, fire_at: fireAt }).first<JobRunRow>();
   }
 
   const jobNamed = (name: string) => {
@@ -121,7 +169,7 @@ export function createScheduler(
       const job = jobNamed(name);
       const forDate = o.forDate ?? (job.forDate ?? vietnamDate)(fireAt);
       if (!(await coordinator.claim({ job: name, fireAt, trigger, forDate, scopeSchoolId: o.schoolId ?? null, leaseMs: job.leaseMs }))) return null;
-      return track(execute(job, fireAt, trigger, { ...o, forDate }));
+      return track(execute(job, { job: name, fireAt, attempt: 1 }, trigger, { ...o, forDate }));
     },
     findMissedFires: async () => {
       const now = deps.clock.now();
@@ -146,8 +194,26 @@ export function createScheduler(
       }
       return missed;
     },
-    catchUp: async () => {
+    recoverStaleRuns: async () => {
       const ran: JobRunRow[] = [];
+      for (const stale of await coordinator.findStale([...jobs.keys()])) {
+        const job = jobNamed(stale.job);
+        const abandoned = await coordinator.abandon(stale.job, stale.fire_at);
+        if (abandoned) {
+          deps.logger.error({ job: stale.job, fire_at: new Date(stale.fire_at).toISOString(), attempt: abandoned.attempt }, 'stale job run abandoned');
+          ran.push(abandoned);
+          continue;
+        }
+        const mine = await coordinator.takeOver(stale.job, stale.fire_at, job.leaseMs);
+        if (!mine) continue;
+        deps.logger.warn({ job: stale.job, fire_at: new Date(mine.fire_at).toISOString(), attempt: mine.attempt, from: stale.runner }, 'stale job run taken over');
+        const held = { job: stale.job, fireAt: new Date(mine.fire_at), attempt: mine.attempt };
+        ran.push(await track(execute(job, held, mine.trigger, { forDate: mine.for_date ?? undefined, schoolId: mine.scope_school_id ?? undefined })));
+      }
+      return ran;
+    },
+    catchUp: async () => {
+      const ran: JobRunRow[] = await scheduler.recoverStaleRuns();
       for (const { job, fireAt } of await scheduler.findMissedFires()) {
         const row = await scheduler.runFire(job, fireAt, 'catch_up');
         if (row) ran.push(row);
@@ -156,11 +222,27 @@ export function createScheduler(
     },
     start: () => {
       for (const job of jobs.values()) void taskOf(job).start();
+      let sweeping = false;
+      staleSweep = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        track(scheduler.recoverStaleRuns())
+          .catch((err: unknown) => deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'taking over stale job runs failed'))
+          .finally(() => (sweeping = false));
+      }, options.staleSweepMs ?? MINUTE_MS);
+      staleSweep.unref();
     },
     stop: async () => {
+      stopping = true;
+      clearInterval(staleSweep);
       for (const task of tasks.values()) await task.destroy();
       tasks.clear();
-      await Promise.allSettled([...inFlight]);
+      // Runs in progress, and fires won whose run is about to start (node-cron calls the task a few
+      // steps after the claim); a fire node-cron never starts is left to a takeover after 10 s.
+      for (let waited = 0; inFlight.size > 0 || (wonNotStarted.size > 0 && waited < 10_000); waited += 20) {
+        if (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        else await new Promise((r) => setTimeout(r, 20));
+      }
     },
   };
   return scheduler;

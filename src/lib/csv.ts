@@ -68,3 +68,26 @@ export function parseCsv(text: string): string[][] {
   // Blank lines carry no data.
   return rows.filter((r) => !(r.length === 1 && r[0]!.trim() === ''));
 }
+
+export type CsvCell = string | number | null;
+
+/**
+ * One RFC 4180 record, CRLF-terminated: a field is quoted when it holds a comma, a quote, CR or
+ * LF, with its quotes doubled. Numbers are written as they are (integers stay plain, no group
+ * separators, so a spreadsheet sums them); null is an empty field. A text field that a
+ * spreadsheet would run as a formula (it starts with =, +, -, @, tab or CR) gets a leading
+ * apostrophe, the usual guard against CSV injection; numbers are never altered.
+ */
+export function formatCsvRow(cells: readonly CsvCell[]): string {
+  return `${cells.map(formatCsvField).join(',')}\r\n`;
+}
+
+function formatCsvField(cell: CsvCell): string {
+  if (cell === null) return '';
+  if (typeof cell === 'number') {
+    if (!Number.isFinite(cell)) throw new RangeError(`a CSV number must be finite, got ${cell}`);
+    return String(cell);
+  }
+  const text = /^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}

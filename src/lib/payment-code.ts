@@ -22,6 +22,49 @@ export function newPaymentCode(prefix: string, random: (n: number) => Buffer = r
   return body + PAYMENT_CODE_ALPHABET.charAt(checkValue(body));
 }
 
+/**
+ * Combined-payment ("bundle") codes have the same shape as invoice codes (school prefix, 6 random
+ * symbols, check symbol) but a different check: their Luhn mod 32 sum is 16, not 0. The two
+ * namespaces are therefore disjoint by construction: no string is both a valid invoice code and a
+ * valid bundle code, whatever the database holds.
+ */
+const BUNDLE_RESIDUE = 16;
+
+/** Returns a new bundle code: like `newPaymentCode`, but in the bundle namespace (check sum 16 mod 32). */
+export function newBundleCode(prefix: string, random: (n: number) => Buffer = randomBytes): string {
+  if (prefix.length !== PREFIX_LENGTH || ![...prefix].every((symbol) => SYMBOL_VALUE.has(symbol))) {
+    throw new RangeError(`payment code prefix must be ${PREFIX_LENGTH} symbols of ${PAYMENT_CODE_ALPHABET}`);
+  }
+  const body = prefix + randomSymbols(RANDOM_LENGTH, random);
+  return body + PAYMENT_CODE_ALPHABET.charAt((checkValue(body) + BUNDLE_RESIDUE) % N);
+}
+
+/** Tells whether a code is 10 alphabet symbols whose check puts it in the bundle namespace. */
+export function isValidBundleCode(code: string): boolean {
+  return hasResidue(code, BUNDLE_RESIDUE);
+}
+
+/** Every valid bundle code in free text, uppercased, de-duplicated, in order of first appearance. */
+export function findBundleCodes(text: string): string[] {
+  return findCodes(text, BUNDLE_RESIDUE);
+}
+
+/** Invoice codes, then bundle codes, found in free text in one pass (statement lines: each kind in order of first appearance). */
+export function findInvoiceAndBundleCodes(text: string): string[] {
+  const upper = text.toUpperCase();
+  const invoices: string[] = [];
+  const bundles: string[] = [];
+  for (let start = 0; start + CODE_LENGTH <= upper.length; start += 1) {
+    const window = upper.slice(start, start + CODE_LENGTH);
+    const values = symbolValues(window);
+    if (values === null) continue;
+    const residue = luhnSum(values, 1) % N;
+    const into = residue === 0 ? invoices : residue === BUNDLE_RESIDUE ? bundles : null;
+    if (into && !into.includes(window)) into.push(window);
+  }
+  return [...invoices, ...bundles];
+}
+
 /** Returns 3 random alphabet symbols for a new school's payment-code prefix (uniqueness is the database's job). */
 export function newSchoolPrefix(random: (n: number) => Buffer = randomBytes): string {
   return randomSymbols(PREFIX_LENGTH, random);
@@ -29,15 +72,23 @@ export function newSchoolPrefix(random: (n: number) => Buffer = randomBytes): st
 
 /** Tells whether a code is 10 alphabet symbols with a correct check symbol; callers should uppercase it before storing or comparing. */
 export function isValidPaymentCode(code: string): boolean {
+  return hasResidue(code, 0);
+}
+
+function hasResidue(code: string, residue: number): boolean {
   // Lowercase is accepted because bank apps lowercase descriptions; the stored code is uppercase.
   const upper = code.toUpperCase();
   if (upper.length !== CODE_LENGTH) return false;
   const values = symbolValues(upper);
-  return values !== null && luhnSum(values, 1) % N === 0;
+  return values !== null && luhnSum(values, 1) % N === residue;
 }
 
 /** Finds every valid code in free text, uppercased, de-duplicated, in order of first appearance. */
 export function findPaymentCodes(text: string): string[] {
+  return findCodes(text, 0);
+}
+
+function findCodes(text: string, residue: number): string[] {
   // About 1 in 32 windows of 10 alphabet symbols passes the check by chance (e.g. inside a long
   // glued word), so a found code is a candidate to look up, not proof of a payment.
   const upper = text.toUpperCase();
@@ -45,7 +96,7 @@ export function findPaymentCodes(text: string): string[] {
   // Every window, not just whole words: bank apps glue the code to their own letters and digits.
   for (let start = 0; start + CODE_LENGTH <= upper.length; start += 1) {
     const window = upper.slice(start, start + CODE_LENGTH);
-    if (isValidPaymentCode(window) && !found.includes(window)) found.push(window);
+    if (hasResidue(window, residue) && !found.includes(window)) found.push(window);
   }
   return found;
 }

@@ -1,10 +1,12 @@
+import { Workbook } from 'exceljs';
 import request from 'supertest';
 import type { Provider, SimTransfer } from '../../src/integrations/banks/bank-adapter';
 import { SIGNERS } from '../../src/integrations/banks';
 import { createLogger } from '../../src/logger';
 import { scheduledJobs } from '../../src/jobs';
+import { createHash } from 'node:crypto';
 import { createScheduler } from '../../src/jobs/scheduler';
-import { canonicalJson, sha256Hex } from '../../src/lib/canonical-json';
+import { canonicalJson } from '../../src/modules/reports/render';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
@@ -15,6 +17,7 @@ import { demoGuardians } from '../../seeds/demo-data';
 import { demoSchool, financeOfficer } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { fingerprint } from '../support/db-fingerprint';
+import { pdfText } from '../support/pdf-text';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -318,7 +321,7 @@ describe('POST /v1/schools/{school_id}/months/{month}/close', () => {
     expect(snapshot.closed).toBe(true);
     expect(snapshot.totals).toEqual(live.totals);
     // The hash is of the canonical document without its snapshot block.
-    expect(sha256Hex(canonicalJson({ ...snapshot, snapshot: null }))).toBe(snapshot.snapshot!.sha256);
+    expect(createHash('sha256').update(canonicalJson({ ...snapshot, snapshot: null })).digest('hex')).toBe(snapshot.snapshot!.sha256);
     expect(snapshot.snapshot!.sha256).toBe(closed.body.report_sha256);
     const again = await schoolRevenue('2026-10');
     expect(Buffer.compare(Buffer.from(again.text), Buffer.from(first.text))).toBe(0);
@@ -400,6 +403,59 @@ describe('credit notes and credit', () => {
     const [credit] = await app.db('ledger_entries').where({ school_id: school.id, account_kind: 'credit' }).select(app.db.raw('coalesce(-sum(amount_vnd), 0)::bigint AS v'));
     expect(t.credit_balance_vnd).toBe(Number(credit.v));
     expect(t.credit_balance_vnd).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
+describe('the report as files (format=csv|xlsx|pdf)', () => {
+  const file = (path: string, who: string) => request(app.baseUrl).get(path).set(auth(who)).buffer(true).parse((res, done) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => done(null, Buffer.concat(chunks)));
+  });
+
+  test('the XLSX opens and its totals equal the JSON; the CSV has a BOM; the PDF has the Vietnamese headings', async () => {
+    const json = (await get('/v1/reports/districts/Q12/revenue?month=2026-11', financeOfficer('Q12'))).body as MonthlyRevenueReport;
+    const xlsx = await file('/v1/reports/districts/Q12/revenue?month=2026-11&format=xlsx', financeOfficer('Q12'));
+    expect(xlsx.status).toBe(200);
+    expect(xlsx.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(xlsx.headers['content-disposition']).toMatch(/^attachment; filename=".+\.xlsx"$/);
+    const wb = new Workbook();
+    await wb.xlsx.load(xlsx.body as unknown as ArrayBuffer);
+    const items = wb.getWorksheet('Theo khoản thu')!;
+    const header = (items.getRow(1).values as unknown[]).slice(1);
+    const rows: unknown[][] = [];
+    items.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+    const total = rows.at(-1)!;
+    expect(total[header.indexOf('Đã thu')]).toBe(json.totals.collected_vnd);
+    expect(total[header.indexOf('Phải thu (chưa trừ miễn giảm)')]).toBe(json.totals.billed_vnd);
+    expect(wb.getWorksheet('Chi tiết theo trường')!.rowCount).toBeGreaterThanOrEqual(json.schools.length + 1);
+
+    const csv = await file(`/v1/reports/schools/${school.id}/revenue?month=2026-11&format=csv`, school.accountant);
+    expect(csv.status).toBe(200);
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    expect([...csv.body.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(csv.body.toString('utf8')).toContain('Theo kênh thanh toán');
+
+    const pdf = await file(`/v1/reports/schools/${school.id}/revenue?month=2026-11&format=pdf`, school.accountant);
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    const text = (await pdfText(pdf.body)).normalize('NFC');
+    expect(text).toContain('BÁO CÁO THU HỌC PHÍ THÁNG 11/2026');
+    expect(text).toContain('Trường Tiểu học Nguyễn Trãi');
+
+    const ageing = await file(`/v1/reports/schools/${school.id}/ageing?as_of=2026-11-03&format=xlsx`, school.accountant);
+    expect(ageing.status).toBe(200);
+    const defaulters = await file(`/v1/reports/schools/${school.id}/defaulters?as_of=2026-11-03&format=csv`, school.accountant);
+    expect(defaulters.status).toBe(200);
+  });
+
+  test('a closed month\'s files are rendered from the snapshot: the same bytes on every download', async () => {
+    for (const format of ['csv', 'xlsx', 'pdf']) {
+      const first = await file(`/v1/reports/schools/${school.id}/revenue?month=2026-10&format=${format}`, school.accountant);
+      const second = await file(`/v1/reports/schools/${school.id}/revenue?month=2026-10&format=${format}`, school.accountant);
+      expect(first.status).toBe(200);
+      expect(Buffer.compare(first.body, second.body)).toBe(0);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createDb } from '../../src/db/knex';
 import { scheduledJobs } from '../../src/jobs';
-import { parseFireKey } from '../../src/jobs/run-coordinator';
+import { MAX_ATTEMPTS, parseFireKey } from '../../src/jobs/run-coordinator';
 import { createScheduler, type JobDefinition } from '../../src/jobs/scheduler';
 import { createLogger } from '../../src/logger';
 import { loadPrincipal } from '../../src/modules/access/access.service';
@@ -87,6 +87,62 @@ describe('run coordinator', () => {
   });
 });
 
+describe('stale runs of crashed replicas', () => {
+  const stale = (job: string, fireAt: Date, attempt: number, leaseUntil: Date) => ({
+    job, fire_at: fireAt, trigger: 'schedule', for_date: '2026-11-21', runner: 'crashed', status: 'running', attempt, started_at: new Date(leaseUntil.getTime() - 60_000), lease_until: leaseUntil,
+  });
+
+  test('a run left running past its lease is taken over once (attempt 2) and run again with its business date; a live lease is left alone', async () => {
+    const forDates: string[] = [];
+    const jobs: JobDefinition[] = [
+      { name: 'test-crashy', cron: '0 0 3 * * *', catchUp: { mode: 'none', lookbackMs: 0 }, leaseMs: 60_000, run: async (ctx) => { forDates.push(ctx.forDate); return { ok: true }; } },
+    ];
+    const now = app.clock.now();
+    await app.db('job_runs').insert([
+      stale('test-crashy', new Date('2026-11-20T20:00:00Z'), 1, new Date(now.getTime() - 1)),
+      stale('test-crashy', new Date('2026-11-21T20:00:00Z'), 1, new Date(now.getTime() + 60_000)),
+    ]);
+    const a = createScheduler({ db: app.db, clock: app.clock, logger }, jobs, { runnerId: 'a' });
+    const b = createScheduler({ db: app.db, clock: app.clock, logger }, jobs, { runnerId: 'b' });
+    const [ranA, ranB] = await Promise.all([a.recoverStaleRuns(), b.recoverStaleRuns()]);
+    const ran = [...ranA, ...ranB];
+    expect(ran).toHaveLength(1);
+    expect(ran[0]).toMatchObject({ status: 'succeeded', attempt: 2, result: { ok: true } });
+    expect(['a', 'b']).toContain(ran[0]!.runner);
+    expect(forDates).toEqual(['2026-11-21']);
+    expect(await app.db('job_runs').where({ job: 'test-crashy', fire_at: new Date('2026-11-21T20:00:00Z') }).first()).toMatchObject({ status: 'running', runner: 'crashed', attempt: 1 });
+    expect(await a.recoverStaleRuns()).toEqual([]);
+  });
+
+  test('the replica that was taken over records nothing when it wakes: its heartbeat and finish name an attempt it no longer holds', async () => {
+    const fireAt = new Date('2026-11-22T05:00:00Z');
+    const slow = createScheduler({ db: app.db, clock: app.clock, logger }, [], { runnerId: 'slow' }).coordinator;
+    const fast = createScheduler({ db: app.db, clock: app.clock, logger }, [], { runnerId: 'fast' }).coordinator;
+    expect(await slow.claim({ job: 'test-fenced', fireAt, trigger: 'schedule', leaseMs: -1 })).toBe(true);
+    expect(await fast.takeOver('test-fenced', fireAt, 60_000)).toMatchObject({ runner: 'fast', attempt: 2 });
+    expect(await fast.takeOver('test-fenced', fireAt, 60_000)).toBeNull();
+    expect(await slow.renew({ job: 'test-fenced', fireAt, attempt: 1 }, 60_000)).toBe(false);
+    expect(await slow.finish({ job: 'test-fenced', fireAt, attempt: 1 }, { status: 'succeeded', result: { from: 'slow' } })).toBeNull();
+    expect(await fast.finish({ job: 'test-fenced', fireAt, attempt: 2 }, { status: 'succeeded', result: { from: 'fast' } })).toMatchObject({ runner: 'fast', attempt: 2, result: { from: 'fast' } });
+  });
+
+  test('a run whose replicas crashed on every attempt is marked failed, not tried again; catch-up takes stale runs over too', async () => {
+    let calls = 0;
+    const jobs: JobDefinition[] = [
+      { name: 'test-poison', cron: '0 0 4 * * *', catchUp: { mode: 'none', lookbackMs: 0 }, leaseMs: 60_000, run: async () => { calls++; return {}; } },
+    ];
+    const past = new Date(app.clock.now().getTime() - 1);
+    await app.db('job_runs').insert([stale('test-poison', new Date('2026-11-20T21:00:00Z'), MAX_ATTEMPTS, past), stale('test-poison', new Date('2026-11-21T21:00:00Z'), 1, past)]);
+    const s = createScheduler({ db: app.db, clock: app.clock, logger }, jobs, { runnerId: 'c' });
+    const ran = await s.catchUp();
+    expect(ran.map((r) => [r.status, r.attempt, r.error])).toEqual([
+      ['failed', MAX_ATTEMPTS, `abandoned after ${MAX_ATTEMPTS} attempts: runner crashed stopped renewing its lease`],
+      ['succeeded', 2, null],
+    ]);
+    expect(calls).toBe(1);
+  });
+});
+
 describe('catch-up after downtime', () => {
   test('fires missed while nothing ran are run once each at start-up; a second replica starting too runs none again', async () => {
     let nightly: string[] = [];
@@ -120,7 +176,7 @@ describe('catch-up after downtime', () => {
 });
 
 describe('the real jobs', () => {
-  test('overdue reminders: one per overdue invoice per day, however often the job runs that day', async () => {
+  test('overdue reminders: one per overdue invoice and stage, however often the job runs that day', async () => {
     const scheduler = createScheduler({ db: app.db, clock: app.clock, logger }, scheduledJobs({ bankEventRetryMs: 60_000, statementApi: { baseUrl: `${app.baseUrl}/sim/bank`, keyId: 'x', secret: 'x'.repeat(16) } }));
     const school = await demoSchool(app.db, 3);
     // November's invoices issued (due mid-November), none of them paid: all overdue by June.

@@ -58,6 +58,7 @@ interface Fixtures {
   payment_id: string;
   exception_id: string;
   refund_id: string;
+  bundle_id: string;
   link_id: string;
   fee_item_id: string;
   account_id: string;
@@ -125,6 +126,7 @@ const CASES: Record<string, Case> = {
   'POST /v1/schools/{school_id}/refunds/{refund_id}/reject': { body: () => ({}) },
   'POST /v1/me/guardian-links/{link_id}/revoke': { body: () => ({}) },
   'GET /v1/me/students/{student_id}/statements': {},
+  'GET /v1/me/payment-bundles/{bundle_id}': {},
   'GET /v1/schools/{school_id}/guardian-links': {},
   'POST /v1/schools/{school_id}/guardian-links/{link_id}/confirm': { body: () => ({ chip_read_id: 'chr_00000000000000000000000000000000', relation: 'father', document_note: 'giấy khai sinh' }) },
   'POST /v1/schools/{school_id}/guardian-links/{link_id}/reject': { body: () => ({ reason: 'không đủ giấy tờ' }) },
@@ -191,6 +193,9 @@ beforeAll(async () => {
   const link = await request(app.baseUrl).post('/v1/me/guardian-links').set(auth(victim.father.personalId)).send({ student_personal_id: child.personal_id, student_date_of_birth: child.date_of_birth });
   const attackerChild = await app.db('people').where({ personal_id: attackerFamily.children[0] }).first();
   await request(app.baseUrl).post('/v1/me/guardian-links').set(auth(attackerFamily.father.personalId)).send({ student_personal_id: attackerChild.personal_id, student_date_of_birth: attackerChild.date_of_birth });
+  // The victim's combined payment, made while the invoice is still open.
+  const bundle = await request(app.baseUrl).post('/v1/me/payment-bundles').set(auth(victim.father.personalId)).send({ invoice_ids: [invoice.id] });
+  expect(bundle.status).toBe(201);
   const pay = await request(app.baseUrl).post(`/v1/schools/${school.id}/payments`).set(auth(school.accountant)).send({ payment_code: invoice.payment_code, amount_vnd: Number(invoice.total_vnd) + 50000, reason: 'tiền mặt' });
   const refund = await request(app.baseUrl).post(`/v1/schools/${school.id}/refunds`).set(auth(school.accountant))
     .send({ student_id: child.id, payee_personal_id: victim.father.personalId, bank_bin: '970436', account_number: '0071000999', account_name: toAscii(victim.father.fullName).toUpperCase(), amount_vnd: 10000, reason: 'hoàn tiền thừa' });
@@ -222,6 +227,7 @@ beforeAll(async () => {
     payment_id: pay.body.id,
     exception_id: (await app.db('payment_exceptions').where({ school_id: school.id }).first()).id,
     refund_id: refund.body.id,
+    bundle_id: bundle.body.id,
     link_id: link.body.id,
     fee_item_id: (await app.db('fee_items').where({ school_id: school.id, code: 'TIEN_AN' }).first()).id,
     account_id: account.id,

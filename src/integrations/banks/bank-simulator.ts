@@ -5,6 +5,7 @@ import { AppError, NotFoundError } from '../../http/errors';
 import type { RouteDef } from '../../http/routes';
 import { parseBody } from '../../http/validate';
 import type { Clock } from '../../lib/clock';
+import { isValidBundleCode } from '../../lib/payment-code';
 import { MAX_AMOUNT_VND } from '../../modules/fees/fees.schemas';
 import { type StatementApiSettings, verifyStatementRequest } from '../statements/bank-statement-api';
 import { SIGNERS } from './index';
@@ -43,7 +44,10 @@ export function bankSimulatorRoutes(deps: { db: Knex; clock: Clock; publicBaseUr
       handler: async (req, res) => {
         const body = parseBody(TransferBody, req);
         const code = body.payment_code.toUpperCase();
-        const invoice = await deps.db('invoices').where({ payment_code: code }).whereNot({ status: 'draft' }).first<{ school_id: string } | undefined>('school_id');
+        // An invoice's code, or a combined payment's (its school by the code's prefix).
+        const invoice = isValidBundleCode(code)
+          ? await deps.db('payment_bundles as b').join('schools as s', 's.id', 'b.school_id').where({ 's.payment_code_prefix': code.slice(0, 3), 'b.code': code }).first<{ school_id: string } | undefined>('b.school_id')
+          : await deps.db('invoices').where({ payment_code: code }).whereNot({ status: 'draft' }).first<{ school_id: string } | undefined>('school_id');
         if (!invoice) throw new NotFoundError('INVOICE_NOT_FOUND', 'No issued invoice has this payment code.', 'payment_code');
         const endpoint = await deps.db('bank_endpoints as e')
           .join('collection_accounts as a', (j) => j.on('a.school_id', '=', 'e.school_id').andOn('a.id', '=', 'e.collection_account_id'))

@@ -23,6 +23,7 @@ export function renderJobRun(r: JobRunRow) {
     school_id: r.scope_school_id,
     runner: r.runner,
     status: r.status,
+    attempt: r.attempt,
     started_at: new Date(r.started_at).toISOString(),
     lease_until: new Date(r.lease_until).toISOString(),
     finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,

@@ -9,6 +9,7 @@ import { findPaymentCodes } from '../../lib/payment-code';
 import { maskPersonalIdsInText } from '../../lib/personal-id';
 import { ENTRY_COLUMNS, type EntryInput, JOURNAL_COLUMNS, type JournalInput, journalRows } from '../ledger/ledger.service';
 import { allocateOldestFirst, lockStudentsAndOpenInvoices, namedFirst, type PaymentDeps, type Reply, STATUS_FROM_PAID, type StudentRef } from './payments.service';
+import { type BundlePlan, bundleCodesIn, bundleOrder, bundleReceivables, lookUpBundles } from './payment-bundles.settlement';
 
 /**
  * Payments from bank notifications. Order of work (DESIGN.md 5, STYLE.md 7-9):
@@ -91,7 +92,12 @@ interface Lookup {
   virtualAccounts: Map<string, string>;
   /** `school|collection account|bank reference` of payments already recorded, with their amounts. */
   recordedReferences: Map<string, number>;
+  /** Combined payments by `school|bundle code` (payment-bundles.settlement.ts). */
+  bundles: Map<string, BundlePlan>;
 }
+
+/** Bundle codes may attribute money on the same terms as invoice codes (not for VNPay, whose order is an invoice). */
+const bundleCodesOf = (ev: Pick<PayableEvent, 'provider' | 'transfer' | 'account_number'>) => (accountKnown(ev) && ev.provider !== 'vnpay' && !ev.transfer.toSuspense ? bundleCodesIn(ev.transfer) : []);
 
 /** The key under which a transfer reported by two providers is recognized; null when it cannot be (VNPay, unknown account, no reference). */
 const referenceKey = (ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>) =>
@@ -105,7 +111,8 @@ async function lookUp(db: Db, events: Pick<PayableEvent, 'school_id' | 'provider
   const codes = events.flatMap((ev) => codesOf(ev).map((c) => [ev.school_id, c] as const));
   const refs = events.filter((ev) => referenceKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.bankReference!.trim()] as const);
   const vas = events.filter((ev) => virtualAccountKey(ev)).map((ev) => [ev.school_id, ev.collection_account_id, ev.transfer.virtualAccount!.toUpperCase()] as const);
-  const found: Lookup = { invoices: new Map(), virtualAccounts: new Map(), recordedReferences: new Map() };
+  // A query only when a transfer names a code of the bundle namespace.
+  const found: Lookup = { invoices: new Map(), virtualAccounts: new Map(), recordedReferences: new Map(), bundles: await lookUpBundles(db, events.flatMap((ev) => bundleCodesOf(ev).map((code) => ({ schoolId: ev.school_id, code })))) };
   if (codes.length === 0 && refs.length === 0 && vas.length === 0) return found;
   const { rows } = await db.raw<{ rows: (InvoiceByCode & { kind: 'invoice' | 'reference' | 'virtual'; account_id: string | null; reference: string | null })[] }>(
     `SELECT 'invoice' AS kind, i.id, i.school_id, i.person_id, i.payment_code, i.status, i.total_vnd - i.credited_vnd AS total_vnd, i.paid_vnd, NULL::text AS account_id, NULL::text AS reference
@@ -135,6 +142,8 @@ interface Attribution {
   person_id: string;
   payment_code: string | null;
   invoice_id: string | null;
+  /** A combined payment: its money goes across the plan's students' invoices. */
+  bundle?: BundlePlan;
 }
 
 function attributionFor(ev: Pick<PayableEvent, 'school_id' | 'provider' | 'transfer' | 'account_number' | 'collection_account_id'>, found: Lookup): Attribution | undefined {
@@ -142,7 +151,9 @@ function attributionFor(ev: Pick<PayableEvent, 'school_id' | 'provider' | 'trans
   const byVirtualAccount = vaKey ? found.virtualAccounts.get(vaKey) : undefined;
   if (byVirtualAccount) return { person_id: byVirtualAccount, payment_code: null, invoice_id: null };
   const invoice = codesOf(ev).map((c) => found.invoices.get(`${ev.school_id}|${c}`)).find(Boolean);
-  return invoice ? { person_id: invoice.person_id, payment_code: invoice.payment_code, invoice_id: invoice.id } : undefined;
+  if (invoice) return { person_id: invoice.person_id, payment_code: invoice.payment_code, invoice_id: invoice.id };
+  const bundle = bundleCodesOf(ev).map((c) => found.bundles.get(`${ev.school_id}|${c}`)).find(Boolean);
+  return bundle ? { person_id: bundle.ownerId, payment_code: bundle.code, invoice_id: null, bundle } : undefined;
 }
 
 /**
@@ -177,7 +188,7 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
     items.push(item);
   }
 
-  const students: StudentRef[] = items.flatMap((a) => (a.invoice ? [{ schoolId: a.ev.school_id, personId: a.invoice.person_id }] : []));
+  const students: StudentRef[] = items.flatMap((a) => (a.invoice ? (a.invoice.bundle?.students ?? [a.invoice.person_id]).map((personId) => ({ schoolId: a.ev.school_id, personId })) : []));
   const openOf = await lockStudentsAndOpenInvoices(trx, students);
 
   const payments: Record<string, unknown>[] = [];
@@ -206,9 +217,12 @@ async function recordPayments(trx: Knex.Transaction, all: { ev: PayableEvent; in
     if (invoice) {
       // Oldest due first; a VNPay order or a bill payment names the invoices it pays, which come first.
       const named = ev.transfer.invoiceIds ?? (ev.provider === 'vnpay' && invoice.invoice_id ? [invoice.invoice_id] : []);
-      const { allocations: split, leftoverVnd } = allocateOldestFirst(amount, namedFirst(openOf.get(`${ev.school_id}|${invoice.person_id}`) ?? [], named));
+      // A combined payment (bundle code) goes across its students' invoices in the plan's order.
+      const order = invoice.bundle ? bundleOrder(ev.school_id, invoice.bundle, openOf) : namedFirst(openOf.get(`${ev.school_id}|${invoice.person_id}`) ?? [], named);
+      const { allocations: split, leftoverVnd } = allocateOldestFirst(amount, order);
       for (const a of split) allocations.push({ school_id: ev.school_id, invoice_id: a.invoiceId, payment_id: paymentId, source: 'payment', amount_vnd: a.amountVnd, created_at: now });
-      journals.push({ ...journal, entries: [clearing, { accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -(amount - leftoverVnd) }, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }] });
+      const receivable: EntryInput[] = invoice.bundle ? bundleReceivables(split, order) : [{ accountKind: 'receivable', accountKey: invoice.person_id, amountVnd: -(amount - leftoverVnd) }];
+      journals.push({ ...journal, entries: [clearing, ...receivable, { accountKind: 'credit', accountKey: invoice.person_id, amountVnd: -leftoverVnd }] });
     } else {
       journals.push({ ...journal, entries: [clearing, { accountKind: 'suspense', accountKey: '', amountVnd: -amount }] });
       exceptions.push({

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { AppError, NotFoundError, UnprocessableError } from '../../http/errors';
 import type { Clock } from '../../lib/clock';
 import { parseVnd } from '../../lib/money';
+import { isValidBundleCode } from '../../lib/payment-code';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
 import { postJournals } from '../ledger/ledger.service';
@@ -37,8 +38,11 @@ export async function correctPayment(ctx: { db: Knex; clock: Clock; principal: P
   const now = ctx.clock.now();
   return ctx.db.transaction(async (trx) => {
     // The payment row is locked so two corrections of it are serialized.
-    const payment = await trx('payments').where({ school_id: schoolId, id: paymentId }).forUpdate().first<{ id: string; person_id: string | null; amount_vnd: string } | undefined>();
+    const payment = await trx('payments').where({ school_id: schoolId, id: paymentId }).forUpdate().first<{ id: string; person_id: string | null; amount_vnd: string; payment_code: string | null } | undefined>();
     if (!payment) throw new NotFoundError('PAYMENT_NOT_FOUND', 'No such payment at this school.', 'payment_id');
+    // A combined payment paid several students' invoices; moving it to one student would unwind only
+    // the owner's share (unwindPayment works on one owner). The school corrects those by hand.
+    if (payment.payment_code && isValidBundleCode(payment.payment_code)) throw conflict('PAYMENT_IS_COMBINED', 'This payment paid several students\' invoices under a combined code and cannot be moved to one student.');
     if (!payment.person_id) throw conflict('PAYMENT_NOT_ATTRIBUTED', 'This payment is held in suspense; resolve its exception instead.');
     // Checked under the payment's row lock, which a bank reversal takes too.
     if (await trx('journals').where({ school_id: schoolId, kind: 'payment_reversed', reference_type: 'payment', reference_id: paymentId }).first()) {

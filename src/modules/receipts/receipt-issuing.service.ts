@@ -263,7 +263,7 @@ async function draftReceipts(trx: Knex.Transaction, schoolId: string, allocation
       .leftJoin('bank_events as e', (j) => j.on('e.school_id', '=', 'p.school_id').andOn('e.id', '=', 'p.bank_event_id'))
       .where('p.school_id', schoolId)
       .whereIn('p.id', paymentIds)
-      .select<{ id: string; provider: string; bank_reference: string | null; payer_name: string | null }[]>('p.id', 'p.provider', 'p.bank_reference', trx.raw(`e.transfer->>'payerName' AS payer_name`))).map((p) => [p.id, p]),
+      .select<{ id: string; provider: string; person_id: string | null; bank_reference: string | null; payer_name: string | null }[]>('p.id', 'p.provider', 'p.person_id', 'p.bank_reference', trx.raw(`e.transfer->>'payerName' AS payer_name`))).map((p) => [p.id, p]),
   );
   const invoices = new Map(
     (await trx('invoices as i')
@@ -293,6 +293,12 @@ async function draftReceipts(trx: Knex.Transaction, schoolId: string, allocation
   const drafts: Draft[] = [];
   for (const paymentId of paymentIds) {
     const mine = allocations.filter((a) => a.payment_id === paymentId);
+    const payment = payments.get(paymentId)!;
+    // A combined payment (payment bundle) paid several students' invoices at this school: one
+    // receipt covers them all, the payment's owner first, and each line names its student.
+    const students = [...new Map(mine.map((a) => invoices.get(a.invoice_id)!).map((i) => [i.person_id, i])).values()]
+      .sort((x, y) => Number(y.person_id === payment.person_id) - Number(x.person_id === payment.person_id) || (x.full_name < y.full_name ? -1 : x.full_name > y.full_name ? 1 : 0) || (x.person_id < y.person_id ? -1 : 1));
+    const combined = students.length > 1;
     const items = new Map<string, { fee_item_id: string; description: string; amount_vnd: number }>();
     for (const a of mine) {
       const invoice = invoices.get(a.invoice_id)!;
@@ -308,7 +314,7 @@ async function draftReceipts(trx: Knex.Transaction, schoolId: string, allocation
       positive.forEach(([feeItemId, v], n) => {
         if (v.kind !== 'receipt' || parts[n] === 0) return;
         const k = `${a.invoice_id}|${feeItemId}`;
-        const line = items.get(k) ?? { fee_item_id: feeItemId, description: `${v.name} - ${invoice.period_label}`, amount_vnd: 0 };
+        const line = items.get(k) ?? { fee_item_id: feeItemId, description: `${v.name} - ${invoice.period_label}${combined ? ` - ${invoice.full_name}` : ''}`, amount_vnd: 0 };
         line.amount_vnd += parts[n]!;
         items.set(k, line);
       });
@@ -316,15 +322,17 @@ async function draftReceipts(trx: Knex.Transaction, schoolId: string, allocation
     const receiptLines = [...items.values()];
     const totalVnd = receiptLines.reduce((s, l) => s + l.amount_vnd, 0);
     if (totalVnd === 0) continue;
-    const invoice = invoices.get(mine[0]!.invoice_id)!;
-    const payment = payments.get(paymentId)!;
+    const invoice = students[0]!;
+    const joined = (f: (s: typeof invoice) => string | null) => students.map(f).filter((x) => x !== null).join(', ');
     drafts.push({
       paymentId,
       personId: invoice.person_id,
       provider: payment.provider,
       bankReference: payment.bank_reference,
-      payerName: payment.payer_name?.trim() || `Phụ huynh học sinh ${invoice.full_name}`,
-      student: { name: invoice.full_name, class_name: invoice.class_name, personal_id_masked: maskPersonalId(invoice.personal_id) },
+      payerName: payment.payer_name?.trim() || `Phụ huynh học sinh ${joined((s) => s.full_name)}`,
+      student: combined
+        ? { name: joined((s) => s.full_name), class_name: joined((s) => s.class_name) || null, personal_id_masked: joined((s) => maskPersonalId(s.personal_id)) }
+        : { name: invoice.full_name, class_name: invoice.class_name, personal_id_masked: maskPersonalId(invoice.personal_id) },
       invoiceIds: [...new Set(mine.map((a) => a.invoice_id))],
       allocationIds: mine.map((a) => a.id),
       lines: receiptLines,

@@ -17,7 +17,7 @@ const LINE_COLUMNS = cols(`school_id text, collection_account_id text, import_id
   bank_transaction_id text, description text, virtual_account text, counterparty_name text, counterparty_account text, balance_after_vnd bigint, raw jsonb,
   codes text, dedupe_key text, created_at timestamptz`);
 
-/** Inserts lines (a line already stored under its dedupe key is skipped); keeps only codes that name an issued invoice of the school. Returns how many were new. */
+/** Inserts lines (a line already stored under its dedupe key is skipped); keeps only codes that name an issued invoice or a combined payment of the school. Returns how many were new. */
 export async function insertLines(trx: Knex.Transaction, rows: Record<string, unknown>[]): Promise<number> {
   if (rows.length === 0) return 0;
   let added = 0;
@@ -28,7 +28,8 @@ export async function insertLines(trx: Knex.Transaction, rows: Record<string, un
          virtual_account, counterparty_name, counterparty_account, balance_after_vnd, raw, payment_codes, dedupe_key, created_at)
        SELECT t.school_id, t.collection_account_id, t.import_id, t.booked_on, t.booked_at, t.direction, t.amount_vnd, t.bank_transaction_id, t.description,
          t.virtual_account, t.counterparty_name, t.counterparty_account, t.balance_after_vnd, t.raw,
-         ARRAY(SELECT c FROM unnest(string_to_array(nullif(t.codes, ''), ',')) c WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.school_id = t.school_id AND i.payment_code = c AND i.status <> 'draft')),
+         ARRAY(SELECT c FROM unnest(string_to_array(nullif(t.codes, ''), ',')) c WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.school_id = t.school_id AND i.payment_code = c AND i.status <> 'draft')
+           OR EXISTS (SELECT 1 FROM payment_bundles b WHERE b.school_id = t.school_id AND b.code = c)),
          t.dedupe_key, t.created_at
        FROM (${src.sql}) AS t(${LINE_COLUMNS.map((c) => c.name).join(', ')})
        ON CONFLICT (school_id, collection_account_id, dedupe_key) DO NOTHING RETURNING 1`,

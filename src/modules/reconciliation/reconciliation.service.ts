@@ -8,7 +8,7 @@ import type { NormalizedTransfer } from '../../integrations/banks/bank-adapter';
 import { type Clock, vietnamDate } from '../../lib/clock';
 import { newId } from '../../lib/ids';
 import { parseVnd } from '../../lib/money';
-import { findPaymentCodes } from '../../lib/payment-code';
+import { findInvoiceAndBundleCodes } from '../../lib/payment-code';
 import { isUniqueViolation } from '../../lib/pg-errors';
 import { type Principal, requireSchoolRole } from '../access/access.service';
 import { recordAuditEvent } from '../audit/audit.service';
@@ -91,7 +91,8 @@ async function storeStatement(deps: ReconciliationDeps, account: repo.AccountRow
         counterparty_account: l.counterpartyAccount,
         balance_after_vnd: l.balanceAfterVnd,
         raw: JSON.stringify(l.raw),
-        codes: findPaymentCodes(l.description).join(','),
+        // Invoices' codes and combined payments' (bundle) codes; the insert keeps those that exist.
+        codes: findInvoiceAndBundleCodes(l.description).join(','),
         dedupe_key: keys[i],
         created_at: now,
       })),

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { ConflictError, UnprocessableError } from '../../http/errors';
-import { canonicalJson, sha256Hex } from '../../lib/canonical-json';
 import { parseVnd } from '../../lib/money';
 import { recordAuditEvent } from '../audit/audit.service';
 import { requireSchoolRole } from '../access/access.service';
+import { canonicalJson } from './render';
 import * as repo from './reports.repository';
 import { buildRevenueReport, currentMonth, monthBounds, resolveScope, type ReportContext } from './reports.service';
 import type { MonthlyRevenueReport } from './reports.types';
@@ -33,8 +34,8 @@ export function renderClosedMonth(row: repo.ClosedMonthRow): ClosedMonth {
  * Closes a school's month (a school admin, after reconciliation). Under the school's period lock
  * (every money transaction of the school holds it shared while it writes its roll-ups), so the
  * report is taken from roll-ups no transaction is still changing, and every later event of that
- * month lands in the next open month. The report is stored as canonical JSON; `snapshot.sha256`
- * is the SHA-256 of the same document with `snapshot: null`.
+ * month lands in the next open month. The report is stored as canonical JSON (the renderers'
+ * `canonicalJson`); `snapshot.sha256` is the SHA-256 of the same document with `snapshot: null`.
  *
  * Refused: a month not yet over (422 MONTH_NOT_ENDED), a month already closed (409
  * MONTH_ALREADY_CLOSED), and open exceptions concerning the month without an override reason
@@ -57,8 +58,8 @@ export async function closeMonth(ctx: ReportContext & { requestId?: string }, sc
     }
     const closedAt = ctx.clock.now();
     const report: MonthlyRevenueReport = { ...(await buildRevenueReport(trx, resolved, month, closedAt)), closed: true, snapshot: null };
-    const sha256 = sha256Hex(canonicalJson(report));
-    const document = canonicalJson({ ...report, snapshot: { sha256, closed_at: closedAt.toISOString() } });
+    const sha256 = createHash('sha256').update(canonicalJson(report)).digest('hex');
+    const document = canonicalJson({ ...report, snapshot: { sha256, closed_at: closedAt.toISOString() } }).toString('utf8');
     const [row] = await trx('closed_months')
       .insert({
         school_id: schoolId, month: firstDay, closed_at: closedAt, closed_by: ctx.principal.personId, open_exceptions: openCount,
