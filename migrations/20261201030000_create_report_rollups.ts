@@ -4,6 +4,11 @@ import type { Knex } from 'knex';
 // the money, so a report reads a few thousand rows and always ties out with the raw history; and
 // month-end close.
 //
+// - The roll-up tables hold deltas: each trigger statement appends its sums (one row per key it
+//   touched) and never updates a row, so money transactions of one school never wait for each
+//   other on a shared roll-up row (a bulk issue held open would otherwise stall that school's
+//   callbacks). Reads sum the rows of a key; compaction (the reports service, every few minutes
+//   and before a close) replaces a key's rows by their sum.
 // - Every money event has a business month (the Vietnam month of its date: an invoice's issue or
 //   void, a payment's occurrence for what it pays, a credit note's or allocation from credit's
 //   creation, a journal's posting for credit balances, a receipt's issue or cancellation). It is
@@ -45,9 +50,11 @@ export async function up(knex: Knex): Promise<void> {
       exempted_vnd     bigint NOT NULL DEFAULT 0,
       discounted_vnd   bigint NOT NULL DEFAULT 0,
       credit_notes_vnd bigint NOT NULL DEFAULT 0,
-      PRIMARY KEY (school_id, month, fee_item_id),
+      id               bigint GENERATED ALWAYS AS IDENTITY,
+      PRIMARY KEY (school_id, id),
       FOREIGN KEY (school_id, fee_item_id) REFERENCES fee_items (school_id, id)
     );
+    CREATE INDEX report_fee_item_months_month_idx ON report_fee_item_months (school_id, month);
 
     -- channel 'credit': allocations from a student's credit (not money collected in the month).
     CREATE TABLE report_collection_months (
@@ -56,9 +63,11 @@ export async function up(knex: Knex): Promise<void> {
       fee_item_id text NOT NULL,
       channel     text NOT NULL CHECK (channel IN ('bill_payment', 'qr_transfer', 'vnpay', 'manual', 'statement', 'credit')),
       amount_vnd  bigint NOT NULL DEFAULT 0,
-      PRIMARY KEY (school_id, month, fee_item_id, channel),
+      id          bigint GENERATED ALWAYS AS IDENTITY,
+      PRIMARY KEY (school_id, id),
       FOREIGN KEY (school_id, fee_item_id) REFERENCES fee_items (school_id, id)
     );
+    CREATE INDEX report_collection_months_month_idx ON report_collection_months (school_id, month);
 
     -- Per school and month: the change of receivables (billed net - credit notes - allocations),
     -- of credit balances (from the ledger's credit accounts) and the credit refunded.
@@ -68,8 +77,10 @@ export async function up(knex: Knex): Promise<void> {
       receivable_change_vnd bigint NOT NULL DEFAULT 0,
       credit_change_vnd     bigint NOT NULL DEFAULT 0,
       refunded_vnd          bigint NOT NULL DEFAULT 0,
-      PRIMARY KEY (school_id, month)
+      id                    bigint GENERATED ALWAYS AS IDENTITY,
+      PRIMARY KEY (school_id, id)
     );
+    CREATE INDEX report_school_months_month_idx ON report_school_months (school_id, month);
 
     CREATE TABLE report_receipt_months (
       school_id       text NOT NULL,
@@ -81,8 +92,10 @@ export async function up(knex: Knex): Promise<void> {
       issued_count    integer NOT NULL DEFAULT 0,
       cancelled_count integer NOT NULL DEFAULT 0,
       amount_vnd      bigint NOT NULL DEFAULT 0,
-      PRIMARY KEY (school_id, month, template_code, symbol)
+      id              bigint GENERATED ALWAYS AS IDENTITY,
+      PRIMARY KEY (school_id, id)
     );
+    CREATE INDEX report_receipt_months_month_idx ON report_receipt_months (school_id, month);
 
     -- A late event: accounted in month (open) though it concerns concerns_month (closed).
     CREATE TABLE report_period_moves (
@@ -150,7 +163,7 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO report_period_moves (school_id, source_kind, source_id, concerns_month, month, recorded_at)
         SELECT school_id, kind, invoice_id, concerns_month, month, at FROM e WHERE month <> concerns_month
       ), items AS (
-        INSERT INTO report_fee_item_months AS r (school_id, month, fee_item_id, billed_vnd, exempted_vnd, discounted_vnd)
+        INSERT INTO report_fee_item_months (school_id, month, fee_item_id, billed_vnd, exempted_vnd, discounted_vnd)
         SELECT school_id, month, fee_item_id, sum(billed), sum(exempted), sum(discounted) FROM (
           SELECT e.school_id, e.month, l.fee_item_id,
                  e.sign * CASE WHEN l.kind = 'fee' THEN coalesce(l.gross_vnd, 0) ELSE 0 END AS billed,
@@ -158,16 +171,11 @@ export async function up(knex: Knex): Promise<void> {
                  e.sign * CASE WHEN l.kind = 'discount' THEN -l.total_vnd ELSE 0 END AS discounted
           FROM e JOIN invoice_lines l ON l.school_id = e.school_id AND l.invoice_id = e.invoice_id
         ) t GROUP BY school_id, month, fee_item_id
-        ON CONFLICT (school_id, month, fee_item_id) DO UPDATE SET
-          billed_vnd = r.billed_vnd + excluded.billed_vnd,
-          exempted_vnd = r.exempted_vnd + excluded.exempted_vnd,
-          discounted_vnd = r.discounted_vnd + excluded.discounted_vnd
       )
-      INSERT INTO report_school_months AS r (school_id, month, receivable_change_vnd)
+      INSERT INTO report_school_months (school_id, month, receivable_change_vnd)
         SELECT e.school_id, e.month, sum(e.sign * i.total_vnd)
         FROM e JOIN invoices i ON i.school_id = e.school_id AND i.id = e.invoice_id
         GROUP BY e.school_id, e.month
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
       $q$ USING p_school, p_invoice, p_sign, p_kind, p_at;
     END $$;
 
@@ -241,7 +249,7 @@ export async function up(knex: Knex): Promise<void> {
               FROM invoice_lines l WHERE (l.school_id, l.invoice_id) IN (SELECT school_id, invoice_id FROM e)
               GROUP BY 1, 2, 3) g
       ), coll AS (
-        INSERT INTO report_collection_months AS r (school_id, month, fee_item_id, channel, amount_vnd)
+        INSERT INTO report_collection_months (school_id, month, fee_item_id, channel, amount_vnd)
         SELECT school_id, month, fee_item_id, channel, sum(share) FROM (
           SELECT e.school_id, e.month, e.channel, w.fee_item_id,
                  CASE WHEN w.total = 0 THEN CASE WHEN w.rn = 1 THEN e.amount_vnd ELSE 0 END
@@ -249,11 +257,9 @@ export async function up(knex: Knex): Promise<void> {
           FROM e JOIN w ON w.school_id = e.school_id AND w.invoice_id = e.invoice_id
         ) s
         GROUP BY school_id, month, fee_item_id, channel
-        ON CONFLICT (school_id, month, fee_item_id, channel) DO UPDATE SET amount_vnd = r.amount_vnd + excluded.amount_vnd
       )
-      INSERT INTO report_school_months AS r (school_id, month, receivable_change_vnd)
+      INSERT INTO report_school_months (school_id, month, receivable_change_vnd)
         SELECT school_id, month, -sum(amount_vnd) FROM e GROUP BY school_id, month
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
       $q$;
       RETURN NULL;
     END $$;
@@ -275,13 +281,11 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO report_period_moves (school_id, source_kind, source_id, concerns_month, month, recorded_at)
         SELECT DISTINCT school_id, 'credit_note', credit_note_id, concerns_month, month, created_at FROM e WHERE month <> concerns_month
       ), items AS (
-        INSERT INTO report_fee_item_months AS r (school_id, month, fee_item_id, credit_notes_vnd)
+        INSERT INTO report_fee_item_months (school_id, month, fee_item_id, credit_notes_vnd)
         SELECT school_id, month, fee_item_id, sum(amount_vnd) FROM e GROUP BY 1, 2, 3
-        ON CONFLICT (school_id, month, fee_item_id) DO UPDATE SET credit_notes_vnd = r.credit_notes_vnd + excluded.credit_notes_vnd
       )
-      INSERT INTO report_school_months AS r (school_id, month, receivable_change_vnd)
+      INSERT INTO report_school_months (school_id, month, receivable_change_vnd)
         SELECT school_id, month, -sum(amount_vnd) FROM e GROUP BY 1, 2
-      ON CONFLICT (school_id, month) DO UPDATE SET receivable_change_vnd = r.receivable_change_vnd + excluded.receivable_change_vnd
       $q$;
       RETURN NULL;
     END $$;
@@ -307,9 +311,8 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO report_period_moves (school_id, source_kind, source_id, concerns_month, month, recorded_at)
         SELECT school_id, 'journal', id, concerns_month, month, posted_at FROM e WHERE month <> concerns_month
       )
-      INSERT INTO report_school_months AS r (school_id, month, credit_change_vnd, refunded_vnd)
+      INSERT INTO report_school_months (school_id, month, credit_change_vnd, refunded_vnd)
         SELECT school_id, month, sum(credit_change_vnd), sum(refunded_vnd) FROM e GROUP BY 1, 2
-      ON CONFLICT (school_id, month) DO UPDATE SET credit_change_vnd = r.credit_change_vnd + excluded.credit_change_vnd, refunded_vnd = r.refunded_vnd + excluded.refunded_vnd
       $q$;
       RETURN NULL;
     END $$;
@@ -331,11 +334,8 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO report_period_moves (school_id, source_kind, source_id, concerns_month, month, recorded_at)
         SELECT school_id, 'receipt', id, concerns_month, month, issued_at FROM e WHERE month <> concerns_month
       )
-      INSERT INTO report_receipt_months AS r (school_id, month, template_code, symbol, first_number, last_number, issued_count, amount_vnd)
+      INSERT INTO report_receipt_months (school_id, month, template_code, symbol, first_number, last_number, issued_count, amount_vnd)
         SELECT school_id, month, template_code, symbol, min(number), max(number), count(*), sum(total_vnd) FROM e GROUP BY 1, 2, 3, 4
-      ON CONFLICT (school_id, month, template_code, symbol) DO UPDATE SET
-        first_number = least(r.first_number, excluded.first_number), last_number = greatest(r.last_number, excluded.last_number),
-        issued_count = r.issued_count + excluded.issued_count, amount_vnd = r.amount_vnd + excluded.amount_vnd
       $q$;
       RETURN NULL;
     END $$;
@@ -356,10 +356,8 @@ export async function up(knex: Knex): Promise<void> {
         INSERT INTO report_period_moves (school_id, source_kind, source_id, concerns_month, month, recorded_at)
         SELECT school_id, 'receipt_cancellation', id, concerns_month, month, cancelled_at FROM e WHERE month <> concerns_month
       )
-      INSERT INTO report_receipt_months AS r (school_id, month, template_code, symbol, cancelled_count, amount_vnd)
+      INSERT INTO report_receipt_months (school_id, month, template_code, symbol, cancelled_count, amount_vnd)
         SELECT school_id, month, template_code, symbol, count(*), -sum(total_vnd) FROM e GROUP BY 1, 2, 3, 4
-      ON CONFLICT (school_id, month, template_code, symbol) DO UPDATE SET
-        cancelled_count = r.cancelled_count + excluded.cancelled_count, amount_vnd = r.amount_vnd + excluded.amount_vnd
       $q$;
       RETURN NULL;
     END $$;

@@ -7,6 +7,7 @@ import { overdueRemindersJob } from './overdue-reminders.job';
 import { receiptSweepJob } from './receipt-sweep.job';
 import { reconciliationJob } from './reconciliation.job';
 import { reminderDeliveryJob } from './reminder-delivery.job';
+import { reportCompactionJob } from './report-compaction.job';
 import { reportRollupsJob } from './report-rollups.job';
 import type { JobDefinition } from './scheduler';
 import { taxOutboxJob } from './tax-outbox.job';
@@ -36,5 +37,6 @@ export function scheduledJobs(settings: JobSettings): JobDefinition[] {
     overdueRemindersJob,
     ...(settings.reminderDelivery ? [reminderDeliveryJob(settings.reminderDelivery)] : []),
     reportRollupsJob,
+    reportCompactionJob,
   ];
 }

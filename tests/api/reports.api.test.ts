@@ -10,7 +10,7 @@ import { canonicalJson } from '../../src/modules/reports/render';
 import { loadPrincipal } from '../../src/modules/access/access.service';
 import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
-import { verifyRollups } from '../../src/modules/reports/rollups.service';
+import { compactRollups, verifyRollups } from '../../src/modules/reports/rollups.service';
 import { settleRequestedReceiptIssuing } from '../../src/modules/receipts/receipt-issuing.service';
 import type { MonthlyRevenueReport } from '../../src/modules/reports/reports.types';
 import { demoGuardians } from '../../seeds/demo-data';
@@ -456,6 +456,22 @@ describe('the report as files (format=csv|xlsx|pdf)', () => {
       expect(first.status).toBe(200);
       expect(Buffer.compare(first.body, second.body)).toBe(0);
     }
+  });
+});
+
+describe('compaction of the roll-ups', () => {
+  test('the triggers append deltas; compaction leaves one row per key and the reports unchanged', async () => {
+    const keys = async () => Number((await app.db.raw('SELECT count(*) AS n FROM (SELECT DISTINCT school_id, month FROM report_school_months) k')).rows[0].n);
+    const rows = async () => Number((await app.db('report_school_months').count('* as n'))[0]!.n);
+    expect(await rows()).toBeGreaterThan(await keys());
+    const strip = (r: MonthlyRevenueReport) => ({ ...r, generated_at: null });
+    const before = strip((await get('/v1/reports/cities/HCM/revenue?month=2026-11', financeOfficer(null))).body);
+    const removed = await compactRollups(app.db);
+    expect(removed.report_school_months).toBeGreaterThan(0);
+    expect(await rows()).toBe(await keys());
+    expect(strip((await get('/v1/reports/cities/HCM/revenue?month=2026-11', financeOfficer(null))).body)).toEqual(before);
+    // Closed October was compacted when it closed and stays as it was.
+    expect(Object.values(await compactRollups(app.db))).toEqual([0, 0, 0, 0]);
   });
 });
 

@@ -5,6 +5,7 @@ import { recordAuditEvent } from '../audit/audit.service';
 import { requireSchoolRole } from '../access/access.service';
 import { canonicalJson } from './render';
 import * as repo from './reports.repository';
+import { compactRollups } from './rollups.service';
 import { buildRevenueReport, currentMonth, monthBounds, resolveScope, type ReportContext } from './reports.service';
 import type { MonthlyRevenueReport } from './reports.types';
 
@@ -56,6 +57,8 @@ export async function closeMonth(ctx: ReportContext & { requestId?: string }, sc
         details: { open_exceptions: openCount, open_exceptions_vnd: parseVnd(open!.amount_vnd) },
       });
     }
+    // The month's roll-ups are frozen from now on: leave them as one row per key.
+    await compactRollups(trx, [schoolId]);
     const closedAt = ctx.clock.now();
     const report: MonthlyRevenueReport = { ...(await buildRevenueReport(trx, resolved, month, closedAt)), closed: true, snapshot: null };
     const sha256 = createHash('sha256').update(canonicalJson(report)).digest('hex');

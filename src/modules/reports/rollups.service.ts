@@ -9,7 +9,8 @@ import type { Clock } from '../../lib/clock';
  * nightly check (`verifyRollups`, any difference is a bug) and to build roll-ups for data loaded
  * in bulk with triggers off (`rebuildRollups`, the benchmark).
  *
- * Each query yields the rows of one roll-up table for the schools `:schools` (all when NULL).
+ * Each query yields the rows of one roll-up table for the schools `:schools` (all when NULL), one
+ * per key. The tables themselves hold deltas (several rows per key until compacted).
  */
 const IN_SCOPE = (alias: string) => `(CAST(:schools AS text[]) IS NULL OR ${alias}.school_id = ANY(CAST(:schools AS text[])))`;
 
@@ -106,10 +107,19 @@ export const EXPECTED_ROLLUPS = {
 type RollupTable = keyof typeof EXPECTED_ROLLUPS;
 const TABLES = Object.keys(EXPECTED_ROLLUPS) as RollupTable[];
 
+/** How a figure of several delta rows of one key adds up. */
+const aggregateOf = (column: string) => (column === 'first_number' ? `min(${column})` : column === 'last_number' ? `max(${column})` : `sum(${column})`);
+
+/** A roll-up table's rows summed per key (the tables hold deltas; see the migration). */
+function summed(table: RollupTable, where: string): string {
+  const { key, values } = EXPECTED_ROLLUPS[table];
+  return `SELECT ${key.join(', ')}, ${values.map((v) => `${aggregateOf(v)}::bigint AS ${v}`).join(', ')} FROM ${table} t WHERE ${where} GROUP BY ${key.join(', ')}`;
+}
+
 /**
- * Compares every roll-up row with the raw history: the number of rows that differ per table
- * (missing, extra or with other figures; a row of zeros counts as absent). 0 everywhere is the
- * invariant the triggers keep.
+ * Compares every roll-up key with the raw history: the number of keys whose summed figures differ
+ * per table (missing, extra or with other figures; a key summing to zeros counts as absent). 0
+ * everywhere is the invariant the triggers keep.
  */
 export async function verifyRollups(db: Knex, schoolIds: string[] | null = null): Promise<Record<RollupTable, number>> {
   const out = {} as Record<RollupTable, number>;
@@ -118,13 +128,42 @@ export async function verifyRollups(db: Knex, schoolIds: string[] | null = null)
     const join = key.map((k) => `a.${k} = e.${k}`).join(' AND ');
     const differs = values.map((v) => `a.${v} IS DISTINCT FROM e.${v}`).join(' OR ');
     const nonZero = (alias: string) => values.filter((v) => !v.endsWith('_number')).map((v) => `coalesce(${alias}.${v}, 0) <> 0`).join(' OR ');
-    const actual = `SELECT * FROM ${table} t WHERE ${IN_SCOPE('t')}`;
     const { rows } = await db.raw(
-      `SELECT count(*) AS n FROM (${actual}) a FULL JOIN (${sql}) e ON ${join}
+      `SELECT count(*) AS n FROM (${summed(table, IN_SCOPE('t'))}) a FULL JOIN (${sql}) e ON ${join}
         WHERE CASE WHEN a.school_id IS NULL THEN ${nonZero('e')} WHEN e.school_id IS NULL THEN ${nonZero('a')} ELSE ${differs} END`,
       { schools: schoolIds },
     );
     out[table] = Number(rows[0].n);
+  }
+  return out;
+}
+
+/**
+ * Replaces the delta rows of each key that has several by one row of their sum, in open months
+ * (a closed month's rows are frozen, and were compacted when it closed). The triggers only ever
+ * insert, so this runs beside live money without waiting for it, and reads give the same figures
+ * before and after. Returns the rows removed per table.
+ */
+export async function compactRollups(db: Knex | Knex.Transaction, schoolIds: string[] | null = null): Promise<Record<RollupTable, number>> {
+  const out = {} as Record<RollupTable, number>;
+  for (const table of TABLES) {
+    const { key, values } = EXPECTED_ROLLUPS[table];
+    const columns = [...key, ...values].join(', ');
+    const open = `NOT EXISTS (SELECT 1 FROM closed_months c WHERE c.school_id = t.school_id AND c.month = t.month)`;
+    const { rows } = await db.raw(
+      `WITH dup AS (
+         SELECT ${key.join(', ')} FROM ${table} t WHERE ${IN_SCOPE('t')} AND ${open} GROUP BY ${key.join(', ')} HAVING count(*) > 1
+       ), gone AS (
+         DELETE FROM ${table} t USING dup WHERE ${key.map((k) => `t.${k} = dup.${k}`).join(' AND ')} RETURNING t.*
+       ), kept AS (
+         INSERT INTO ${table} (${columns})
+         SELECT ${key.join(', ')}, ${values.map((v) => aggregateOf(v)).join(', ')} FROM gone GROUP BY ${key.join(', ')}
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS removed`,
+      { schools: schoolIds },
+    );
+    out[table] = Number(rows[0].removed);
   }
   return out;
 }
@@ -145,6 +184,12 @@ export async function rebuildRollups(db: Knex, schoolIds: string[] | null = null
     }
     return out;
   });
+}
+
+/** Every few minutes: the delta rows the triggers appended, compacted (see `compactRollups`). */
+export async function compactReportRollups(deps: { db: Knex; clock: Clock }, schoolId?: string): Promise<{ removed: number; at: string }> {
+  const removed = await compactRollups(deps.db, schoolId ? [schoolId] : null);
+  return { removed: Object.values(removed).reduce((a, b) => a + b, 0), at: deps.clock.now().toISOString() };
 }
 
 /** The nightly job: every school's roll-ups checked against the raw history; a difference is logged as an error. */
