@@ -9,8 +9,6 @@ import { getAgeingReport, getDefaultersReport, getRevenueReport, type ScopeReque
 import type { AgeingReport, DefaultersReport, MonthlyRevenueReport } from './reports.types';
 import { AsOfQuery, CityParams, CloseMonthBody, CloseParams, DistrictParams, RevenueQuery, SchoolParams } from './reports.schemas';
 
-const EXTENSIONS: Record<ReportFormat, string> = { json: 'json', csv: 'csv', xlsx: 'xlsx', pdf: 'pdf' };
-
 /** JSON straight from the report (or a closed month's stored bytes); other formats through the renderers. */
 async function sendReport(res: Response, kind: ReportKind, report: MonthlyRevenueReport | AgeingReport | DefaultersReport, format: ReportFormat, fileName: string, stored: string | null = null) {
   res.set('cache-control', 'no-store');
@@ -23,7 +21,7 @@ async function sendReport(res: Response, kind: ReportKind, report: MonthlyRevenu
     return;
   }
   const rendered = await renderReport(kind, report, format);
-  res.set('content-disposition', `attachment; filename="${fileName}.${EXTENSIONS[format]}"`).type(rendered.contentType).send(rendered.body);
+  res.set('content-disposition', `attachment; filename="${fileName}.${rendered.fileExtension}"`).type(rendered.contentType).send(rendered.body);
 }
 
 function scopeName(request: ScopeRequest): string {
