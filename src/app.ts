@@ -27,6 +27,7 @@ import { paymentRoutes } from './modules/payments/payments.routes';
 import { refundRoutes } from './modules/payments/refunds.routes';
 import { reconciliationRoutes } from './modules/reconciliation/reconciliation.routes';
 import { receiptRoutes } from './modules/receipts/receipts.routes';
+import { reportRoutes } from './modules/reports/reports.routes';
 import { schoolRoutes } from './modules/schools/schools.routes';
 import { staffRoutes } from './modules/staff/staff.routes';
 import { studentRoutes } from './modules/students/students.routes';
@@ -95,6 +96,7 @@ export function allRoutes(deps: AppDeps): RouteDef[] {
     ...receiptRoutes(deps),
     ...paymentBundleRoutes(deps),
     ...reminderRoutes(deps),
+    ...reportRoutes(deps),
     ...(deps.vneidSimulator ? vneidSimulatorRoutes({ db: deps.db, clock: deps.clock, settings: deps.vneidSimulator }) : []),
     // The bank simulator rides with the other simulators (development and tests only).
     ...(deps.vneidSimulator ? bankSimulatorRoutes({ ...deps, statementApi: statementApiOf(deps) }) : []),

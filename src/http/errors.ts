@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { isUnstorableText } from '../lib/pg-errors';
+import { isClosedPeriod, isUnstorableText } from '../lib/pg-errors';
 
 /**
  * The one error family. `code` is stable and documented in openapi.yaml; clients branch on it,
@@ -123,6 +123,8 @@ export function toAppError(err: unknown): AppError {
   // Text PostgreSQL cannot store (a NUL byte, `\u0000` in JSON) that a schema let through: the
   // statement failed, so nothing was written, and the fault is the client's.
   if (isUnstorableText(err)) return new ValidationError('VALIDATION_FAILED', 'The request holds a character that cannot be stored (NUL).');
+  // A write the database refused because it would change a closed month (the transaction rolled back).
+  if (isClosedPeriod(err)) return new ConflictError('PERIOD_CLOSED', 'This would change a month the school has closed.');
   // The router could not percent-decode a path parameter (`%ED%A0%80` is no UTF-8): the client's fault.
   if (err instanceof URIError) return new ValidationError('VALIDATION_FAILED', 'The request path is invalid: a parameter is not percent-encoded UTF-8.', { param: 'path' });
   if (err && typeof err === 'object') {

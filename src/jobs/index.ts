@@ -7,6 +7,8 @@ import { overdueRemindersJob } from './overdue-reminders.job';
 import { receiptSweepJob } from './receipt-sweep.job';
 import { reconciliationJob } from './reconciliation.job';
 import { reminderDeliveryJob } from './reminder-delivery.job';
+import { reportCompactionJob } from './report-compaction.job';
+import { reportRollupsJob } from './report-rollups.job';
 import type { JobDefinition } from './scheduler';
 import { taxOutboxJob } from './tax-outbox.job';
 
@@ -23,7 +25,7 @@ export interface JobSettings {
 
 /**
  * Every scheduled job. A new job is a file like these (a JobDefinition calling one service
- * function) and one line here. Report roll-ups (issue 8) are not built yet, so they have no job.
+ * function) and one line here.
  */
 export function scheduledJobs(settings: JobSettings): JobDefinition[] {
   return [
@@ -34,5 +36,7 @@ export function scheduledJobs(settings: JobSettings): JobDefinition[] {
     invoiceGenerationJob,
     overdueRemindersJob,
     ...(settings.reminderDelivery ? [reminderDeliveryJob(settings.reminderDelivery)] : []),
+    reportRollupsJob,
+    reportCompactionJob,
   ];
 }

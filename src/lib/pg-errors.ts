@@ -12,3 +12,8 @@ export function isUnstorableText(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '22021' || code === '22P05';
 }
+
+/** RP001: a write into a month the school has closed (raised by the report triggers). */
+export function isClosedPeriod(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'RP001';
+}

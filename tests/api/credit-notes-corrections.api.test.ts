@@ -5,6 +5,7 @@ import { accountBalance, findLedgerViolations } from '../../src/modules/ledger/l
 import { startTestApp, type TestApp } from '../support/test-app';
 import { demoSchool, financeOfficer } from '../factories/demo';
 import { expectContract } from '../support/contract';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * Credit notes (Stripe's arithmetic) and corrections of payments credited to the wrong student,
@@ -33,6 +34,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 afterEach(async () => {
   expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, [school.id]);
 });
 
 const as = (personalId: string) => ({ authorization: `Bearer ${app.tokenFor(personalId)}` });

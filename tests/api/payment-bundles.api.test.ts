@@ -14,6 +14,7 @@ import { demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { fingerprint, fingerprintDiff } from '../support/db-fingerprint';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * Combined payments (issue 6): one code and one VietQR for chosen invoices of several children at
@@ -103,6 +104,7 @@ afterAll(() => app.close());
 afterEach(async () => {
   await settleRequestedReceiptIssuing(app.db);
   for (const s of [school, otherSchool]) expect(await findLedgerViolations(app.db, s.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, [school.id, otherSchool.id]);
 });
 
 describe('two children paid with one combined payment', () => {

@@ -7,6 +7,7 @@ import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { countRows, demoSchool } from '../factories/demo';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * The money path from the bank's side: signed notifications in each provider's real wire format,
@@ -42,6 +43,7 @@ afterAll(() => app.close());
 
 afterEach(async () => {
   expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, [school.id]);
 });
 
 function transfer(over: Partial<SimTransfer>): SimTransfer {

@@ -13,6 +13,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 import { demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { pdfText } from '../support/pdf-text';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * Receipts for payments: one per payment, numbered without gaps per series even when many payments
@@ -50,6 +51,7 @@ afterAll(() => app.close());
 
 afterEach(async () => {
   for (const school of schools) expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, schools.map((s) => s.id));
 });
 
 async function pay(school: School, paymentCode: string, amountVnd: number, over: Partial<SimTransfer> = {}) {

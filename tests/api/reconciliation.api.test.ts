@@ -10,6 +10,7 @@ import { reconcileDay } from '../../src/modules/reconciliation/reconciliation.se
 import { expectContract } from '../support/contract';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { countRows, demoSchool } from '../factories/demo';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * Reconciliation from the accountant's side: the bank's statement (pulled from the simulated bank's
@@ -42,6 +43,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 afterEach(async () => {
   expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, [school.id]);
 });
 
 function note(t: Partial<SimTransfer>, provider: Provider = 'direct'): Notification {

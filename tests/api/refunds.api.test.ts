@@ -7,6 +7,7 @@ import { demoGuardians, type DemoFamily } from '../../seeds/demo-data';
 import { countRows, demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
  * Refunds of a student's credit with maker-checker, bound to national identity: the payee is a
@@ -54,6 +55,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 afterEach(async () => {
   expect(await findLedgerViolations(app.db, school.id)).toEqual([]);
+  await expectRollupsMatchHistory(app.db, [school.id]);
 });
 
 describe('POST /v1/schools/{school_id}/refunds', () => {

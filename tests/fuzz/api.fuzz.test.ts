@@ -176,7 +176,7 @@ function problemWith(r: FuzzRequest, a: Answer): string | null {
   const types = Object.keys(documented.content ?? {});
   if (types.length > 0 && !types.some((t) => a.contentType.startsWith(t))) return `content-type ${a.contentType} is not one of ${types.join(', ')}`;
   try {
-    expectContract({ status: a.status, body: a.body, headers: {} }, method, r.op.openapiPath);
+    expectContract({ status: a.status, body: a.body, headers: { 'content-type': a.contentType } }, method, r.op.openapiPath);
   } catch (e) {
     return (e as Error).message.slice(0, 600);
   }

@@ -66,6 +66,8 @@ interface Fixtures {
   series_id: string;
   receipt_id: string;
   reconciliation_exception_id: string;
+  district_code: string;
+  city_code: string;
 }
 
 const CASES: Record<string, Case> = {
@@ -151,6 +153,14 @@ const CASES: Record<string, Case> = {
   'POST /v1/schools/{school_id}/receipts/{receipt_id}/tax-resend': { body: () => ({}) },
   'GET /v1/schools/{school_id}/receipt-usage': { query: () => ({ from: '2026-11-01', to: '2026-11-30' }) },
   'POST /v1/schools/{school_id}/chip-reads': { body: () => ({ reader_id: 'rdr_00000000000000000000000000000000', payload: 'eyJ4IjoxfQ==', signature: 'AAAAAAAAAAAAAAAA' }) },
+  'GET /v1/reports/schools/{school_id}/revenue': { query: () => ({ month: '2026-11' }) },
+  'GET /v1/reports/districts/{district_code}/revenue': { query: () => ({ month: '2026-11' }) },
+  'GET /v1/reports/cities/{city_code}/revenue': { query: () => ({ month: '2026-11' }) },
+  'GET /v1/reports/schools/{school_id}/ageing': {},
+  'GET /v1/reports/districts/{district_code}/ageing': {},
+  'GET /v1/reports/cities/{city_code}/ageing': {},
+  'GET /v1/reports/schools/{school_id}/defaulters': {},
+  'POST /v1/schools/{school_id}/months/{month}/close': { body: () => ({ override_reason: 'đóng sổ' }) },
 };
 
 let app: TestApp;
@@ -224,6 +234,8 @@ beforeAll(async () => {
     payment_code: invoice.payment_code,
     series_id: (await app.db('receipt_series').where({ school_id: school.id }).first()).id,
     receipt_id: (await app.db('receipts').where({ school_id: school.id }).first()).id,
+    district_code: 'NB',
+    city_code: 'HCM',
     reconciliation_exception_id: (await request(app.baseUrl).get(`/v1/schools/${school.id}/reconciliation-exceptions`).set(auth(school.accountant))).body.data[0].id,
   };
   for (const [name, value] of Object.entries(fixtures)) expect([name, value]).toEqual([name, expect.any(String)]);

@@ -28,6 +28,18 @@ export interface RevenueFigures {
   /** Payments allocated to invoices in the month, all channels. */
   collected_vnd: number;
   collected_by_channel_vnd: Record<CollectionChannel, number>;
+  /**
+   * Credit notes issued in the month (they lower receivables after issue; not part of net billed).
+   * Always present in the API's reports; optional only so hand-built shapes need not carry it.
+   */
+  credit_notes_vnd?: number;
+  /**
+   * Allocations from students' credit in the month (credit applied to invoices, less paid money a
+   * credit note moved back to credit). With it the month ties out:
+   * outstanding at month end - outstanding at the previous month end
+   *   = net_billed - credit_notes - collected - credit_applied.
+   */
+  credit_applied_vnd?: number;
 }
 
 export interface FeeItemRevenue extends RevenueFigures {
@@ -99,6 +111,11 @@ export interface MonthlyRevenueReport {
   reconciliation: ReconciliationStatus;
   /** Per-school breakdown; empty for a school report. */
   schools: SchoolBreakdownRow[];
+  /**
+   * Late events accounted in this month though they concern an earlier, closed month (a callback,
+   * a correction, a statement payment dated in it), per month they concern.
+   */
+  late_events?: { concerns_month: string; events: number }[];
 }
 
 export const AGEING_BUCKETS = ['current', 'days_1_30', 'days_31_60', 'days_61_90', 'days_over_90'] as const;
