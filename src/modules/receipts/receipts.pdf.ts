@@ -15,13 +15,28 @@ import type { ReceiptContent } from './receipts.repository';
 // receipt's rendering time, and Vietnamese in NFC needs none (every letter with its diacritics is
 // one precomposed glyph in DejaVu Sans); the only loss is kerning.
 type Font = fontkit.Font;
-type Glyph = ReturnType<Font['glyphForCodePoint']>;
+
+/**
+ * What pdfkit reads of a glyph: id, advance and the code points its ToUnicode entry maps back to.
+ * Not fontkit's cached glyph object: one first built as a component of another (subsetting "Ư"
+ * builds "U") carries no code points, so text outside the fixed alphabet below could lose letters
+ * in copied or extracted text (found by the report renderers, src/modules/reports/render/pdf-fonts.ts).
+ */
+interface LaidGlyph {
+  id: number;
+  advanceWidth: number;
+  codePoints: number[];
+}
 
 function withoutShaping(font: Font): Font {
   const plain = Object.create(font) as Font;
   plain.layout = ((text: string) => {
-    const glyphs: Glyph[] = [];
-    for (const ch of text) glyphs.push(font.glyphForCodePoint(ch.codePointAt(0)!));
+    const glyphs: LaidGlyph[] = [];
+    for (const ch of text) {
+      const codePoint = ch.codePointAt(0)!;
+      const glyph = font.glyphForCodePoint(codePoint);
+      glyphs.push({ id: glyph.id, advanceWidth: glyph.advanceWidth, codePoints: [codePoint] });
+    }
     // Fresh positions per call: pdfkit scales them in place.
     const positions = glyphs.map((g) => ({ xAdvance: g.advanceWidth, yAdvance: 0, xOffset: 0, yOffset: 0 }));
     return {
