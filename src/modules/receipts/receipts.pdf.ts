@@ -3,6 +3,7 @@ import { deflateSync } from 'node:zlib';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
+import { withoutShaping } from '../../lib/unshaped-font';
 import type { ReceiptContent } from './receipts.repository';
 
 /**
@@ -10,45 +11,9 @@ import type { ReceiptContent } from './receipts.repository';
  * subset by pdfkit) so every Vietnamese diacritic prints, the lookup QR drawn as vector squares
  * (no image encoding), and the signature's fingerprint in the footer.
  */
-// Parsed once and shared by every document (pdfkit accepts a fontkit font in place of the file).
-// Layout skips OpenType shaping: fontkit's shaper costs about a millisecond a word, most of a
-// receipt's rendering time, and Vietnamese in NFC needs none (every letter with its diacritics is
-// one precomposed glyph in DejaVu Sans); the only loss is kerning.
+// Parsed once and shared by every document (pdfkit accepts a fontkit font in place of the file),
+// laid out without OpenType shaping (src/lib/unshaped-font.ts).
 type Font = fontkit.Font;
-
-/**
- * What pdfkit reads of a glyph: id, advance and the code points its ToUnicode entry maps back to.
- * Not fontkit's cached glyph object: one first built as a component of another (subsetting "Ư"
- * builds "U") carries no code points, so text outside the fixed alphabet below could lose letters
- * in copied or extracted text (found by the report renderers, src/modules/reports/render/pdf-fonts.ts).
- */
-interface LaidGlyph {
-  id: number;
-  advanceWidth: number;
-  codePoints: number[];
-}
-
-function withoutShaping(font: Font): Font {
-  const plain = Object.create(font) as Font;
-  plain.layout = ((text: string) => {
-    const glyphs: LaidGlyph[] = [];
-    for (const ch of text) {
-      const codePoint = ch.codePointAt(0)!;
-      const glyph = font.glyphForCodePoint(codePoint);
-      glyphs.push({ id: glyph.id, advanceWidth: glyph.advanceWidth, codePoints: [codePoint] });
-    }
-    // Fresh positions per call: pdfkit scales them in place.
-    const positions = glyphs.map((g) => ({ xAdvance: g.advanceWidth, yAdvance: 0, xOffset: 0, yOffset: 0 }));
-    return {
-      glyphs,
-      positions,
-      get advanceWidth() {
-        return positions.reduce((sum, p) => sum + p.xAdvance, 0);
-      },
-    };
-  }) as unknown as Font['layout'];
-  return plain;
-}
 
 /**
  * Every document would otherwise build and encode its own font subset (fontkit), the costliest
