@@ -87,7 +87,7 @@ const GIVEN_MALE = ['An', 'Bình', 'Dũng', 'Khoa', 'Nam', 'Phúc', 'Quân', 'Tr
 const GIVEN_FEMALE = ['Anh', 'Châu', 'Hà', 'Lan', 'Linh', 'Mai', 'Ngân', 'Nhi', 'Thảo', 'Trang', 'Vy', 'Yến', 'Hân', 'Quỳnh', 'Tiên', 'Uyên', 'Ánh', 'Diệp', 'Hương', 'Trâm'];
 
 /** mulberry32: a tiny deterministic PRNG so every run seeds the same people. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

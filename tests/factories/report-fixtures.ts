@@ -11,6 +11,7 @@ import {
   type RevenueFigures,
   type SchoolBreakdownRow,
 } from '../../src/modules/reports/reports.types';
+import { prng } from '../../seeds/demo-data';
 
 /**
  * Finance reports built in memory, with figures that tie out (fee items and schools sum to the
@@ -36,17 +37,6 @@ const DISTRICTS = [
 ];
 const SCHOOL_NAMES = ['Nguyễn Ảnh Thủ', 'Lê Quý Đôn', 'Phan Tây Hồ', 'Nguyễn Trãi', 'Trần Hưng Đạo', 'Võ Thị Sáu', 'Lương Thế Vinh', 'Huỳnh Tấn Phát', 'Nguyễn Bỉnh Khiêm', 'Đinh Tiên Hoàng'];
 const PROVINCE = { province_code: '79', province_name: 'Thành phố Hồ Chí Minh' };
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noChannels = (): Record<CollectionChannel, number> => ({ bill_payment: 0, qr_transfer: 0, vnpay: 0, manual: 0, statement: 0 });
 const zeroFigures = (): RevenueFigures => ({ billed_vnd: 0, exempted_vnd: 0, discounted_vnd: 0, net_billed_vnd: 0, collected_vnd: 0, collected_by_channel_vnd: noChannels() });
@@ -142,14 +132,14 @@ function revenueOf(months: SchoolMonth[], scope: MonthlyRevenueReport['scope'], 
 
 /** A school's month: Trường THCS Nguyễn Ảnh Thủ, Quận 12, November 2026, not closed. */
 export function schoolRevenueReport(): MonthlyRevenueReport {
-  const month = schoolMonth(seeded(7), 0);
+  const month = schoolMonth(prng(7), 0);
   month.row.school_name = 'Trường THCS Nguyễn Ảnh Thủ';
   return revenueOf([month], { level: 'school', school_id: month.row.school_id, school_name: month.row.school_name, district_code: 'Q12', district_name: 'Quận 12', ...PROVINCE }, false);
 }
 
 /** A city's month across `schoolCount` schools, with the per-school breakdown; closed, with a snapshot. */
 export function cityRevenueReport(schoolCount: number): MonthlyRevenueReport {
-  const rand = seeded(11);
+  const rand = prng(11);
   const months = Array.from({ length: schoolCount }, (_, i) => schoolMonth(rand, i));
   const report = revenueOf(months, { level: 'city', ...PROVINCE }, true);
   report.closed = true;
@@ -159,7 +149,7 @@ export function cityRevenueReport(schoolCount: number): MonthlyRevenueReport {
 
 /** A district's month (Quận Gò Vấp) over `schoolCount` schools. */
 export function districtRevenueReport(schoolCount: number): MonthlyRevenueReport {
-  const rand = seeded(13);
+  const rand = prng(13);
   const months = Array.from({ length: schoolCount }, (_, i) => schoolMonth(rand, i * DISTRICTS.length + 1));
   return revenueOf(months, { level: 'district', district_code: 'GV', district_name: 'Quận Gò Vấp', ...PROVINCE }, true);
 }
@@ -172,7 +162,7 @@ function ageingRow(rand: () => number, group: AgeingRow['group'], key: string, l
 
 /** Ageing at 30/11/2026 for one school: by school, by class and by fee item (classes and items split the school's amounts). */
 export function schoolAgeingReport(): AgeingReport {
-  const rand = seeded(17);
+  const rand = prng(17);
   const schoolId = 'sch_000001';
   const classes = ['6A1', '6A2', '7A1', '8A3', '9A1'].map((c) => ageingRow(rand, 'class', `cls_${c}`, `Lớp ${c}`, schoolId));
   const total = (rows: AgeingRow[]) => {
@@ -233,7 +223,7 @@ export function schoolDefaultersReport(): DefaultersReport {
 
 /** Ageing at 30/11/2026 for a district (Quận 12) of two schools: by school and by (school, fee item), no classes. */
 export function districtAgeingReport(): AgeingReport {
-  const rand = seeded(19);
+  const rand = prng(19);
   const schools = [
     { id: 'sch_000001', name: 'Trường THCS Nguyễn Ảnh Thủ' },
     { id: 'sch_000002', name: 'Trường Tiểu học Nguyễn Trãi' },
