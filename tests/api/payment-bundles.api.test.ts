@@ -4,13 +4,11 @@ import type { InboundRequest, SimTransfer } from '../../src/integrations/banks/b
 import { receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
 import { findBundleCodes, findPaymentCodes, isValidBundleCode, isValidPaymentCode, newBundleCode, newPaymentCode } from '../../src/lib/payment-code';
 import { decodeVietQr } from '../../src/lib/vietqr';
-import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { accountBalance, findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { issuePendingReceipts, settleRequestedReceiptIssuing } from '../../src/modules/receipts/receipt-issuing.service';
 import { createLogger } from '../../src/logger';
 import { demoGuardians, type DemoFamily } from '../../seeds/demo-data';
-import { demoSchool } from '../factories/demo';
+import { billPeriod, demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { fingerprint, fingerprintDiff } from '../support/db-fingerprint';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -42,10 +40,7 @@ const logger = createLogger('silent');
 const auth = (personalId: string) => ({ Authorization: `Bearer ${app.tokenFor(personalId)}` });
 
 async function issueMonth(s: School, month: string): Promise<void> {
-  const ctx = { db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, s.accountant) };
-  const run = await startInvoiceRun(ctx, s.id, month === 'year' ? { kind: 'year', academicYear: '2026-2027' } : { kind: 'month', month });
-  await executeInvoiceRun(app.db, app.clock, s.id, run.id);
-  await issueRunInvoices(ctx, s.id, run.id);
+  await billPeriod(app, s.id, s.accountant, month === 'year' ? { kind: 'year', academicYear: '2026-2027' } : { kind: 'month', month });
 }
 
 async function link(guardian: string, childPersonalId: string) {

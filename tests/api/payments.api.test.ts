@@ -2,11 +2,9 @@ import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import type { Provider, SimTransfer } from '../../src/integrations/banks/bank-adapter';
 import { SIGNERS } from '../../src/integrations/banks';
-import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { countRows, demoSchool } from '../factories/demo';
+import { billPeriod, countRows, demoSchool } from '../factories/demo';
 import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
@@ -20,11 +18,7 @@ let accountNumber: string;
 let seq = 0;
 
 async function issueMonth(month: string): Promise<void> {
-  const principal = await loadPrincipal(app.db, school.accountant);
-  const ctx = { db: app.db, clock: app.clock, principal };
-  const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month });
-  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
-  await issueRunInvoices(ctx, school.id, run.id);
+  await billPeriod(app, school.id, school.accountant, { kind: 'month', month });
 }
 
 beforeAll(async () => {

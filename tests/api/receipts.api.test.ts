@@ -2,15 +2,13 @@ import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { SIGNERS } from '../../src/integrations/banks';
 import type { SimTransfer } from '../../src/integrations/banks/bank-adapter';
-import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { issuePendingReceipts, issueReceiptsForPayments } from '../../src/modules/receipts/receipt-issuing.service';
 import { verifyContent } from '../../src/modules/receipts/receipt-signing';
 import { findIssuingSeries, takeNumbers } from '../../src/modules/receipts/receipts.repository';
 import { createLogger } from '../../src/logger';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { demoSchool } from '../factories/demo';
+import { billPeriod, demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { pdfText } from '../support/pdf-text';
 import { expectRollupsMatchHistory } from '../support/report-rollups';
@@ -26,11 +24,7 @@ const endpoints = new Map<string, { endpointId: string; secret: string; accountN
 let seq = 0;
 
 async function issueMonth(school: School, month: string): Promise<void> {
-  const principal = await loadPrincipal(app.db, school.accountant);
-  const ctx = { db: app.db, clock: app.clock, principal };
-  const run = await startInvoiceRun(ctx, school.id, { kind: 'month', month });
-  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
-  await issueRunInvoices(ctx, school.id, run.id);
+  await billPeriod(app, school.id, school.accountant, { kind: 'month', month });
 }
 
 const logger = createLogger('silent');

@@ -3,13 +3,12 @@ import type { InboundRequest, Provider, SimTransfer } from '../../src/integratio
 import { SIGNERS } from '../../src/integrations/banks';
 import { createLogger } from '../../src/logger';
 import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { type Notification, receiveBankNotifications } from '../../src/modules/payments/bank-events.service';
 import { reconcileDay } from '../../src/modules/reconciliation/reconciliation.service';
 import { expectContract } from '../support/contract';
 import { startTestApp, type TestApp } from '../support/test-app';
-import { countRows, demoSchool } from '../factories/demo';
+import { billPeriod, countRows, demoSchool } from '../factories/demo';
 import { expectRollupsMatchHistory } from '../support/report-rollups';
 
 /**
@@ -30,10 +29,7 @@ let staff: { authorization: string };
 beforeAll(async () => {
   app = await startTestApp();
   school = await demoSchool(app.db, 3);
-  const principal = await loadPrincipal(app.db, school.accountant);
-  const run = await startInvoiceRun({ db: app.db, clock: app.clock, principal }, school.id, { kind: 'month', month: '2026-11' });
-  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
-  await issueRunInvoices({ db: app.db, clock: app.clock, principal }, school.id, run.id);
+  await billPeriod(app, school.id, school.accountant, { kind: 'month', month: '2026-11' });
   const account = await app.db('collection_accounts').where({ school_id: school.id, is_default: true }).first();
   accountId = account.id;
   accountNumber = account.account_number;

@@ -4,10 +4,8 @@ import { createScheduler, type Scheduler } from '../../src/jobs/scheduler';
 import { createZnsClient, DEV_ZNS_ACCESS_TOKEN } from '../../src/integrations/notifications/zalo-zns';
 import { vietnamDate } from '../../src/lib/clock';
 import { createLogger } from '../../src/logger';
-import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { deliverReminders } from '../../src/modules/reminders/reminders.service';
-import { demoSchool } from '../factories/demo';
+import { billPeriod, demoSchool } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { fingerprint } from '../support/db-fingerprint';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -31,10 +29,7 @@ interface Guardian { personId: string; personalId: string; phone?: string }
 beforeAll(async () => {
   app = await startTestApp();
   school = await demoSchool(app.db, 3);
-  const principal = await loadPrincipal(app.db, school.accountant);
-  const run = await startInvoiceRun({ db: app.db, clock: app.clock, principal }, school.id, { kind: 'month', month: '2026-11' });
-  await executeInvoiceRun(app.db, app.clock, school.id, run.id);
-  await issueRunInvoices({ db: app.db, clock: app.clock, principal }, school.id, run.id);
+  await billPeriod(app, school.id, school.accountant, { kind: 'month', month: '2026-11' });
   const notifier = createZnsClient({ baseUrl: `${app.baseUrl}/sim/zalo`, accessToken: DEV_ZNS_ACCESS_TOKEN });
   scheduler = createScheduler({ db: app.db, clock: app.clock, logger }, scheduledJobs({ bankEventRetryMs: 60_000, statementApi: { baseUrl: `${app.baseUrl}/sim/bank`, keyId: 'x', secret: 'x'.repeat(16) }, reminderDelivery: { notifier, everyMs: 60_000 } }));
 }, 60_000);

@@ -7,14 +7,12 @@ import { scheduledJobs } from '../../src/jobs';
 import { createHash } from 'node:crypto';
 import { createScheduler } from '../../src/jobs/scheduler';
 import { canonicalJson } from '../../src/modules/reports/render';
-import { loadPrincipal } from '../../src/modules/access/access.service';
-import { executeInvoiceRun, issueRunInvoices, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { findLedgerViolations } from '../../src/modules/ledger/ledger.service';
 import { compactRollups, verifyRollups } from '../../src/modules/reports/rollups.service';
 import { settleRequestedReceiptIssuing } from '../../src/modules/receipts/receipt-issuing.service';
 import type { MonthlyRevenueReport } from '../../src/modules/reports/reports.types';
 import { demoGuardians } from '../../seeds/demo-data';
-import { demoSchool, financeOfficer } from '../factories/demo';
+import { billPeriod, demoSchool, financeOfficer } from '../factories/demo';
 import { expectContract } from '../support/contract';
 import { fingerprint } from '../support/db-fingerprint';
 import { pdfText } from '../support/pdf-text';
@@ -41,10 +39,7 @@ const get = (path: string, personalId: string) => request(app.baseUrl).get(path)
 const schoolRevenue = (month: string, who = school.accountant) => get(`/v1/reports/schools/${school.id}/revenue?month=${month}`, who);
 
 async function issueMonth(schoolId: string, accountant: string, month: string): Promise<void> {
-  const ctx = { db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, accountant) };
-  const run = await startInvoiceRun(ctx, schoolId, { kind: 'month', month });
-  await executeInvoiceRun(app.db, app.clock, schoolId, run.id);
-  await issueRunInvoices(ctx, schoolId, run.id);
+  await billPeriod(app, schoolId, accountant, { kind: 'month', month });
 }
 
 async function deliver(provider: Provider, over: Partial<SimTransfer>) {

@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import type { Clock } from '../../src/lib/clock';
+import { loadPrincipal } from '../../src/modules/access/access.service';
+import { executeInvoiceRun, issueRunInvoices, type PeriodRequest, startInvoiceRun } from '../../src/modules/invoices/invoices.service';
 import { DEMO_ACCOUNTANTS, DEMO_FINANCE_OFFICERS, DEMO_SCHOOL_ADMINS, DEMO_SCHOOLS } from '../../seeds/demo-data';
 
 /** Handles on the seeded demo data: schools by code with their admin, accountant and classes. */
@@ -22,4 +25,13 @@ export const financeOfficer = (district: 'Q12' | 'GV' | 'NB' | null) => DEMO_FIN
 export async function countRows(db: Knex, table: string): Promise<number> {
   const [row] = await db(table).count<{ count: string }[]>('* as count');
   return Number(row!.count);
+}
+
+/** Bills a period for a school as its accountant: the run started, executed and its drafts issued. Returns the run id. */
+export async function billPeriod(app: { db: Knex; clock: Clock }, schoolId: string, accountant: string, period: PeriodRequest): Promise<string> {
+  const ctx = { db: app.db, clock: app.clock, principal: await loadPrincipal(app.db, accountant) };
+  const run = await startInvoiceRun(ctx, schoolId, period);
+  await executeInvoiceRun(app.db, app.clock, schoolId, run.id);
+  await issueRunInvoices(ctx, schoolId, run.id);
+  return run.id;
 }
