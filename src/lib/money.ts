@@ -115,3 +115,11 @@ export function splitEvenly(totalVnd: number, parts: number): number[] {
   }
   return splitLargestRemainder(totalVnd, new Array<number>(parts).fill(1));
 }
+
+const groupedVnd = new Intl.NumberFormat('vi-VN', { maximumFractionDigits: 0 });
+
+/** 1234567 -> "1.234.567": dong grouped the Vietnamese way (dots), for tables that head the unit. */
+export const groupVnd = (amountVnd: number): string => groupedVnd.format(amountVnd);
+
+/** 1234567 -> "1.234.567 đ": an amount as parents and staff read it on pages, receipts and reports. */
+export const formatVnd = (amountVnd: number): string => `${groupVnd(amountVnd)} đ`;

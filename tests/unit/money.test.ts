@@ -3,6 +3,8 @@ import Decimal from 'decimal.js';
 import {
   ROUNDING,
   assertVnd,
+  formatVnd,
+  groupVnd,
   parseVnd,
   percentOf,
   prorate,
@@ -187,5 +189,14 @@ describe('money in whole dong (DESIGN.md section 3)', () => {
         }),
       );
     });
+  });
+});
+
+describe('amounts as Vietnamese read them', () => {
+  test('dots group thousands, the unit follows after a space', () => {
+    expect(groupVnd(1_267_000)).toBe('1.267.000');
+    expect(formatVnd(1_267_000)).toBe('1.267.000 đ');
+    expect(formatVnd(0)).toBe('0 đ');
+    expect(formatVnd(-77_000)).toBe('-77.000 đ');
   });
 });

@@ -1,6 +1,6 @@
 import { escapeHtml } from '../../lib/html';
 import { maskPersonalId } from '../../lib/personal-id';
-import { parseVnd } from '../../lib/money';
+import { formatVnd, parseVnd } from '../../lib/money';
 import { BANKS } from '../../lib/banks';
 import { dueVnd, invoiceNumber } from './invoice-render';
 import type { InvoiceView } from './invoices.service';
@@ -9,7 +9,6 @@ import type { InvoiceView } from './invoices.service';
  * The parent's invoice page (/pay/<token>): server-rendered, Vietnamese, readable on a phone,
  * self-contained (no scripts, no links into the rest of the service).
  */
-const vnd = (amount: number) => `${new Intl.NumberFormat('vi-VN').format(amount)} đ`;
 const viDate = (date: string) => `${date.slice(8, 10)}/${date.slice(5, 7)}/${date.slice(0, 4)}`;
 
 const STATUS_TEXT: Record<string, string> = {
@@ -36,8 +35,8 @@ export function renderPayPage(view: InvoiceView, qrSvg: string | null): string {
   const due = dueVnd(i);
   const lines = view.lines
     .map((l) => {
-      const exemption = parseVnd(l.exemption_vnd) > 0 ? `<div class="muted">Miễn giảm ${l.exemption_percent}%: −${vnd(parseVnd(l.exemption_vnd))}</div>` : '';
-      return `<tr><td>${escapeHtml(l.description)}${exemption}</td><td class="n">${vnd(parseVnd(l.total_vnd))}</td></tr>`;
+      const exemption = parseVnd(l.exemption_vnd) > 0 ? `<div class="muted">Miễn giảm ${l.exemption_percent}%: −${formatVnd(parseVnd(l.exemption_vnd))}</div>` : '';
+      return `<tr><td>${escapeHtml(l.description)}${exemption}</td><td class="n">${formatVnd(parseVnd(l.total_vnd))}</td></tr>`;
     })
     .join('');
   const bank = view.account ? BANKS.get(view.account.bank_bin) : undefined;
@@ -49,7 +48,7 @@ ${qrSvg ? `<div class="qr">${qrSvg}</div>` : ''}
 <table><tr><td>Ngân hàng</td><td class="n">${escapeHtml(bank?.name ?? view.account.bank_bin)}</td></tr>
 <tr><td>Số tài khoản</td><td class="n code">${escapeHtml(view.account.account_number)}</td></tr>
 <tr><td>Chủ tài khoản</td><td class="n">${escapeHtml(view.account.account_name)}</td></tr>
-<tr><td>Số tiền</td><td class="n">${vnd(due)}</td></tr>
+<tr><td>Số tiền</td><td class="n">${formatVnd(due)}</td></tr>
 <tr><td>Nội dung chuyển khoản</td><td class="n code">${escapeHtml(i.payment_code)}</td></tr></table></section>`
       : i.status === 'paid'
         ? '<section><h2>Đã thanh toán đủ</h2><p>Cảm ơn quý phụ huynh. Thông báo này không còn khoản nào phải nộp.</p></section>'
@@ -66,9 +65,9 @@ ${qrSvg ? `<div class="qr">${qrSvg}</div>` : ''}
 ${invoiceNumber(i) ? `<tr><td>Số thông báo</td><td class="n">${escapeHtml(invoiceNumber(i)!)}</td></tr>` : ''}
 <tr><td>Hạn nộp</td><td class="n">${viDate(i.due_on)}</td></tr></table></section>
 <section><h2>Các khoản thu</h2><table>${lines}
-<tr class="total"><td>Tổng cộng</td><td class="n">${vnd(parseVnd(i.total_vnd))}</td></tr>
-<tr><td>Đã nộp</td><td class="n">${vnd(parseVnd(i.paid_vnd))}</td></tr>
-<tr class="total"><td>Còn phải nộp</td><td class="n">${vnd(due)}</td></tr></table></section>
+<tr class="total"><td>Tổng cộng</td><td class="n">${formatVnd(parseVnd(i.total_vnd))}</td></tr>
+<tr><td>Đã nộp</td><td class="n">${formatVnd(parseVnd(i.paid_vnd))}</td></tr>
+<tr class="total"><td>Còn phải nộp</td><td class="n">${formatVnd(due)}</td></tr></table></section>
 ${payment}<p class="muted">Trang này chỉ hiển thị thông báo thu của một học sinh. Không chia sẻ đường dẫn cho người khác.</p>`,
   );
 }

@@ -4,6 +4,7 @@ import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 import { withoutShaping } from '../../lib/unshaped-font';
+import { formatVnd } from '../../lib/money';
 import type { ReceiptContent } from './receipts.repository';
 
 /**
@@ -104,8 +105,6 @@ function withinAlphabet(value: unknown): boolean {
   return true;
 }
 
-const vndFormat = new Intl.NumberFormat('vi-VN');
-const formatVnd = (n: number) => `${vndFormat.format(n)} đ`;
 const issuedAtFormat = new Intl.DateTimeFormat('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 
 function formatIssuedAt(iso: string): string {

@@ -4,13 +4,8 @@ import type { ReportScope } from '../reports.types';
  * Vietnamese presentation of report values: amounts as 1.234.567 đ, instants in Vietnam's time
  * zone, months as MM/YYYY, and the administrative header of a report by its scope.
  */
-const groupedVnd = new Intl.NumberFormat('vi-VN', { maximumFractionDigits: 0 });
-
-/** 1234567 -> "1.234.567" (the separator is a dot, as Vietnamese writes it). */
-export const formatAmount = (vnd: number): string => groupedVnd.format(vnd);
-
-/** 1234567 -> "1.234.567 đ". */
-export const formatVnd = (vnd: number): string => `${formatAmount(vnd)} đ`;
+/** 1234567 -> "1.234.567" and "1.234.567 đ" (src/lib/money.ts). */
+export { groupVnd as formatAmount, formatVnd } from '../../../lib/money';
 
 /** "2026-11" -> "11/2026". */
 export function formatMonth(month: string): string {
